@@ -1,0 +1,223 @@
+/*
+ * config.h -- the policy: a YAML file turned into a validated, immutable
+ * struct policy.  Every other module reads its settings from here.
+ *
+ * A policy is built whole by config_load() and never changed afterwards;
+ * a reload builds a new one and daemon_swap_policy() hands it over.  Users
+ * that outlive a reload (a connection) hold a reference.
+ */
+#ifndef JANITOR_CONFIG_H
+#define JANITOR_CONFIG_H
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <regex.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Durations are kept in milliseconds; 0 means "off" where SPEC.md says so. */
+typedef int64_t msec_t;
+
+#define CONFIG_DEFAULT_FILE	"/etc/janitor/janitor.yaml"
+#define SESSION_KEY_MAX		128
+
+/* A listen or upstream address: host:port, [v6]:port or unix:/path. */
+struct addr {
+	struct sockaddr_storage	 ad_ss;
+	socklen_t		 ad_len;
+	int			 ad_family;	/* AF_INET, AF_INET6, AF_UNIX */
+	char			 ad_text[128];	/* as written, for logs */
+};
+
+/* One entry of a CIDR list such as trusted_proxies. */
+struct cidr {
+	int		ci_family;		/* AF_INET or AF_INET6 */
+	uint8_t		ci_addr[16];		/* network, host bits zero */
+	int		ci_bits;
+};
+
+/* Where a request's session key comes from (sessions.key). */
+enum key_source {
+	KEY_COOKIE,
+	KEY_QUERY,
+	KEY_HEADER,
+	KEY_PATH,
+};
+
+struct key_rule {
+	enum key_source	 kr_source;
+	char		*kr_name;	/* cookie, query or header name; regex text for KEY_PATH */
+	regex_t		 kr_re;		/* compiled, KEY_PATH only (REG_EXTENDED, one group) */
+};
+
+/* What counts as a live channel (sessions.live). */
+enum live_kind {
+	LIVE_WEBSOCKET,
+	LIVE_SSE,
+	LIVE_PATH,		/* a websocket or sse stream whose path matches */
+};
+
+struct live_rule {
+	enum live_kind	 lr_kind;
+	char		*lr_text;	/* regex text, LIVE_PATH only */
+	regex_t		 lr_re;		/* compiled, LIVE_PATH only */
+};
+
+enum cookie_secure {
+	COOKIE_SECURE_AUTO,
+	COOKIE_SECURE_ALWAYS,
+	COOKIE_SECURE_NEVER,
+};
+
+enum same_site {
+	SAME_SITE_LAX,
+	SAME_SITE_STRICT,
+	SAME_SITE_NONE,
+};
+
+/* What on_unload and on_expire do. */
+struct action {
+	char		*ac_webhook;	/* URL or NULL */
+	char	       **ac_remove;	/* absolute path templates with {session} */
+	size_t		 ac_nremove;
+};
+
+#define AGE_BY_ATIME	0x1
+#define AGE_BY_CTIME	0x2
+#define AGE_BY_MTIME	0x4
+
+enum cache_on_start {
+	CACHE_START_NONE,
+	CACHE_START_SWEEP,
+	CACHE_START_WIPE,
+};
+
+/* One swept directory (cache: list). */
+struct cache_entry {
+	char			*ce_path;	/* absolute */
+	msec_t			 ce_every;
+	msec_t			 ce_age;
+	unsigned		 ce_age_by;	/* AGE_BY_* bits, never 0 */
+	enum cache_on_start	 ce_on_start;
+	char		       **ce_keep;	/* glob patterns */
+	size_t			 ce_nkeep;
+	uint64_t		 ce_max_size;	/* bytes, 0 = off */
+};
+
+enum log_format {
+	LOG_FORMAT_TEXT,
+	LOG_FORMAT_JSON,
+};
+
+struct policy {
+	int			 po_refcnt;
+	char			*po_file;	/* where it was loaded from */
+	char			*po_preset;	/* "gradio" or NULL */
+
+	struct addr		*po_listen;
+	size_t			 po_nlisten;
+	struct addr		 po_upstream;
+	struct cidr		*po_trusted;
+	size_t			 po_ntrusted;
+	char			*po_state_dir;
+
+	struct {
+		long		 max_connections;
+		msec_t		 header_timeout;
+		msec_t		 keepalive_timeout;
+		uint64_t	 max_header_size;
+		uint64_t	 max_body_size;		/* 0 = unlimited */
+		msec_t		 upstream_connect_timeout;
+		msec_t		 upstream_timeout;
+		msec_t		 tunnel_timeout;
+		msec_t		 shutdown_timeout;
+	} po_limits;
+
+	struct {
+		char			*cookie_name;
+		bool			 cookie_issue;
+		enum cookie_secure	 cookie_secure;
+		enum same_site		 cookie_same_site;
+		struct key_rule		*keys;
+		size_t			 nkeys;
+		char			*forward_header;
+		long			 capacity;
+		struct live_rule	*live;
+		size_t			 nlive;
+		msec_t			 keepalive_idle;
+		msec_t			 keepalive_interval;
+		int			 keepalive_count;
+		msec_t			 websocket_ping;	/* 0 = off */
+	} po_sessions;
+
+	struct action		 po_unload;
+	msec_t			 po_unload_grace;
+
+	struct action		 po_expire;
+	msec_t			 po_expire_after_disconnect;
+	msec_t			 po_expire_ttl;		/* 0 = off */
+
+	struct {
+		char		*secret_file;	/* NULL when unset */
+		unsigned char	*secret;	/* decoded key bytes from secret_file */
+		size_t		 secret_len;
+		msec_t		 timeout;
+		int		 max_attempts;
+		msec_t		 backoff_initial;
+		msec_t		 backoff_max;
+	} po_webhooks;
+
+	struct cache_entry	*po_cache;
+	size_t			 po_ncache;
+
+	struct {
+		struct addr	 listen;
+		char		*token_file;	/* NULL when unset */
+		char		*token;		/* its contents, trimmed */
+	} po_admin;
+
+	struct {
+		int		 level;		/* LOG_LEVEL_* from log.h */
+		enum log_format	 format;
+	} po_log;
+};
+
+/* Where and why loading failed: "file:line:column: message". */
+struct config_error {
+	char	file[256];
+	int	line;		/* 1-based; 0 when not tied to a place */
+	int	column;		/* 1-based */
+	char	msg[512];
+};
+
+/* Load and validate a policy file; NULL and *err filled on failure. */
+struct policy	*config_load(const char *file, struct config_error *err);
+
+/* Same from memory; name is used in messages.  For tests and fuzzing. */
+struct policy	*config_load_buffer(const char *name, const char *buf,
+		    size_t len, struct config_error *err);
+
+/* Take and drop a reference; the last unref frees. */
+struct policy	*config_ref(struct policy *);
+void		 config_unref(struct policy *);
+
+/* Print the one-screen summary that --check shows. */
+void		 config_print_summary(const struct policy *, FILE *);
+
+/* Format err as "file:line:column: message" into buf. */
+void		 config_error_format(const struct config_error *, char *buf,
+		    size_t len);
+
+/* Parsers shared with the rest of the daemon; 0 on success, -1 otherwise. */
+int		 config_parse_duration(const char *, msec_t *);
+int		 config_parse_size(const char *, uint64_t *);
+int		 config_parse_addr(const char *, struct addr *, char **cause);
+int		 config_parse_cidr(const char *, struct cidr *);
+
+/* Whether sa lies inside one of the n networks. */
+bool		 config_cidr_match(const struct cidr *, size_t n,
+		    const struct sockaddr *sa);
+
+#endif

@@ -1,0 +1,163 @@
+/*
+ * main.c -- command line, start-up, signals and the event loop.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "clock.h"
+#include "config.h"
+#include "daemon.h"
+#include "log.h"
+
+#ifndef JANITOR_VERSION
+#define JANITOR_VERSION "unknown"
+#endif
+
+static struct event	*main_stop_timer;
+static int64_t		 main_stop_deadline;
+
+/* Print the usage text. */
+static void
+main_usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: janitord [-c FILE] [--check]\n"
+	    "       janitord --version | --help\n"
+	    "\n"
+	    "  -c, --config FILE  policy file (default %s)\n"
+	    "      --check        validate FILE, print the effective policy, exit\n"
+	    "      --version      print the version and exit\n"
+	    "      --help         print this text and exit\n"
+	    "\n"
+	    "Signals: SIGHUP reloads the policy; SIGTERM and SIGINT stop gracefully.\n",
+	    CONFIG_DEFAULT_FILE);
+}
+
+/* Leave the loop once nothing is busy or the shutdown timeout has passed. */
+static void
+main_stop_poll(evutil_socket_t fd, short events, void *arg)
+{
+	struct timeval	tv = { 0, 50 * 1000 };
+
+	(void)fd;
+	(void)events;
+	(void)arg;
+	if (!daemon_busy() || clock_mono_ms() >= main_stop_deadline) {
+		if (daemon_busy())
+			log_warn("shutdown timeout passed with work in flight");
+		event_base_loopexit(daemon_base(), NULL);
+		return;
+	}
+	evtimer_add(main_stop_timer, &tv);
+}
+
+/* SIGHUP reloads, SIGTERM/SIGINT stop; runs on the loop, not in the handler. */
+static void
+main_signal(evutil_socket_t sig, short events, void *arg)
+{
+	(void)events;
+	(void)arg;
+	if (sig == SIGHUP) {
+		log_info("SIGHUP: reloading");
+		daemon_reload();
+		return;
+	}
+	if (daemon_stopping())
+		return;
+	log_info("%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	main_stop_deadline = clock_mono_ms() +
+	    daemon_policy()->po_limits.shutdown_timeout;
+	daemon_stop();
+	main_stop_timer = evtimer_new(daemon_base(), main_stop_poll, NULL);
+	main_stop_poll(-1, 0, NULL);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option	 longopts[] = {
+		{ "config",	required_argument,	NULL, 'c' },
+		{ "check",	no_argument,		NULL, 'C' },
+		{ "version",	no_argument,		NULL, 'V' },
+		{ "help",	no_argument,		NULL, 'h' },
+		{ NULL,		0,			NULL, 0 }
+	};
+	const char			*file = CONFIG_DEFAULT_FILE;
+	struct policy			*po;
+	struct config_error		 err;
+	struct event_base		*base;
+	struct event			*sigs[3];
+	const int			 signums[3] = { SIGHUP, SIGTERM, SIGINT };
+	char				 buf[1024];
+	int				 ch, check = 0;
+	size_t				 i;
+
+	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			file = optarg;
+			break;
+		case 'C':
+			check = 1;
+			break;
+		case 'V':
+			printf("janitord %s\n", JANITOR_VERSION);
+			return (0);
+		case 'h':
+			main_usage(stdout);
+			return (0);
+		default:
+			main_usage(stderr);
+			return (2);
+		}
+	}
+	if (optind != argc) {
+		main_usage(stderr);
+		return (2);
+	}
+
+	if ((po = config_load(file, &err)) == NULL) {
+		config_error_format(&err, buf, sizeof buf);
+		fprintf(stderr, "%s\n", buf);
+		return (1);
+	}
+	if (check) {
+		config_print_summary(po, stdout);
+		config_unref(po);
+		return (0);
+	}
+
+	log_setup(po->po_log.level, po->po_log.format == LOG_FORMAT_JSON);
+	log_route_libevent();
+	signal(SIGPIPE, SIG_IGN);
+	if (evthread_use_pthreads() != 0)
+		fatal("libevent: no pthreads support");
+	if ((base = event_base_new()) == NULL)
+		fatal("libevent: cannot create the event base");
+	daemon_init(base, po);
+
+	for (i = 0; i < 3; i++) {
+		sigs[i] = evsignal_new(base, signums[i], main_signal, NULL);
+		if (sigs[i] == NULL || evsignal_add(sigs[i], NULL) != 0)
+			fatal("cannot watch signal %d", signums[i]);
+	}
+
+	log_info("janitord %s started with %s", JANITOR_VERSION, po->po_file);
+	event_base_dispatch(base);
+	log_info("janitord stopped");
+
+	for (i = 0; i < 3; i++)
+		event_free(sigs[i]);
+	if (main_stop_timer != NULL)
+		event_free(main_stop_timer);
+	daemon_free();
+	event_base_free(base);
+	libevent_global_shutdown();
+	return (0);
+}

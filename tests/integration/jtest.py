@@ -1,0 +1,138 @@
+"""Shared plumbing for the black-box tests: free ports, a janitord started
+from a policy text, and waiting for sockets.  Each test file is one scenario
+built on unittest and runs under Debian's /usr/bin/python3."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+JANITORD = os.environ.get("JANITORD", "build/src/janitord")
+SRC = os.environ.get("JANITOR_SRC",
+                     os.path.dirname(os.path.dirname(os.path.dirname(
+                         os.path.abspath(__file__)))))
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, host="127.0.0.1", timeout=10.0, proc=None):
+    """Wait until something accepts on host:port."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError("process exited with %s" % proc.returncode)
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.02)
+    raise TimeoutError("nothing listens on %s:%d" % (host, port))
+
+
+def wait_for(pred, timeout=10.0, interval=0.02, what="condition"):
+    """Poll pred() until it returns a true value; return that value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() >= deadline:
+            raise TimeoutError("timed out waiting for " + what)
+        time.sleep(interval)
+
+
+class Janitord:
+    """One janitord process with its own directory, policy file and log.
+
+    The policy text may use {port}, {admin_port}, {upstream_port}, {dir};
+    they are filled in before the file is written."""
+
+    def __init__(self, policy, upstream_port=None, extra_env=None, **fmt):
+        self.dir = tempfile.mkdtemp(prefix="janitord-test-")
+        self.port = free_port()
+        self.admin_port = free_port()
+        self.upstream_port = upstream_port or free_port()
+        self.conf = os.path.join(self.dir, "janitor.yaml")
+        self.log_path = os.path.join(self.dir, "janitord.log")
+        self.extra_env = extra_env or {}
+        self.proc = None
+        self.write_policy(policy, **fmt)
+
+    def write_policy(self, policy, **fmt):
+        text = policy.format(port=self.port, admin_port=self.admin_port,
+                             upstream_port=self.upstream_port, dir=self.dir,
+                             **fmt)
+        with open(self.conf + ".tmp", "w") as f:
+            f.write(text)
+        os.rename(self.conf + ".tmp", self.conf)
+
+    def start(self, wait=True):
+        env = dict(os.environ)
+        env.update(self.extra_env)
+        self.logf = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([JANITORD, "-c", self.conf],
+                                     stdout=self.logf, stderr=self.logf,
+                                     env=env)
+        if wait:
+            wait_port(self.port, proc=self.proc)
+        return self
+
+    def log(self):
+        with open(self.log_path, "r", errors="replace") as f:
+            return f.read()
+
+    def wait_log(self, text, timeout=10.0):
+        return wait_for(lambda: text in self.log(), timeout=timeout,
+                        what="log line %r" % text)
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self, sig=signal.SIGTERM, timeout=20.0):
+        """Stop the daemon and return its exit status."""
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise
+
+    def kill(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.kill()
+        if self.proc is not None:
+            self.logf.close()
+        if exc[0] is not None:
+            sys.stderr.write("---- janitord log ----\n" + self.log())
+        return False
+
+
+def check(conf_path, *extra):
+    """Run janitord --check on a file; return (exit status, stdout, stderr)."""
+    p = subprocess.run([JANITORD, "-c", conf_path, "--check"] + list(extra),
+                       capture_output=True, text=True, timeout=30)
+    return p.returncode, p.stdout, p.stderr
+
+
+def main():
+    unittest.main(verbosity=2)
