@@ -5,7 +5,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 ./scripts/deps.sh
-./scripts/build.sh build
+./scripts/build.sh build --prefix=/usr
 
 root=/tmp/janitor-demo
 mkdir -p "$root/state" "$root/sessions" "$root/cache"

@@ -34,7 +34,7 @@ run_suite() {
 	fi
 }
 
-./scripts/build.sh build || { echo "0 passed, 1 failed"; exit 1; }
+./scripts/build.sh build --prefix=/usr || { echo "0 passed, 1 failed"; exit 1; }
 run_suite plain build
 
 ./scripts/build.sh build-asan -Db_sanitize=address,undefined \
