@@ -98,8 +98,10 @@ class Janitord:
     def signal(self, sig):
         self.proc.send_signal(sig)
 
-    def stop(self, sig=signal.SIGTERM, timeout=20.0):
-        """Stop the daemon and return its exit status."""
+    def stop(self, sig=None, timeout=20.0):
+        """Stop the daemon (SIGTERM unless told) and return its exit status."""
+        if sig is None:
+            sig = signal.SIGTERM
         if self.proc is None or self.proc.poll() is not None:
             return self.proc.returncode if self.proc else None
         self.proc.send_signal(sig)
