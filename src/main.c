@@ -10,10 +10,12 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include "admin.h"
 #include "clock.h"
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
+#include "metrics.h"
 
 #ifndef JANITOR_VERSION
 #define JANITOR_VERSION "unknown"
@@ -94,7 +96,7 @@ main(int argc, char **argv)
 	struct event_base		*base;
 	struct event			*sigs[3];
 	const int			 signums[3] = { SIGHUP, SIGTERM, SIGINT };
-	char				 buf[1024];
+	char				 buf[1024], *cause = NULL;
 	int				 ch, check = 0;
 	size_t				 i;
 
@@ -141,6 +143,8 @@ main(int argc, char **argv)
 	if ((base = event_base_new()) == NULL)
 		fatal("libevent: cannot create the event base");
 	daemon_init(base, po);
+	if (admin_init(&cause) != 0)
+		fatal("%s", cause);
 
 	for (i = 0; i < 3; i++) {
 		sigs[i] = evsignal_new(base, signums[i], main_signal, NULL);
@@ -156,6 +160,8 @@ main(int argc, char **argv)
 		event_free(sigs[i]);
 	if (main_stop_timer != NULL)
 		event_free(main_stop_timer);
+	admin_free();
+	metrics_free();
 	daemon_free();
 	event_base_free(base);
 	libevent_global_shutdown();
