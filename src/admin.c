@@ -863,7 +863,6 @@ admin_init(char **cause)
 	}
 	admin_requests_metric = metrics_counter("janitor_admin_requests_total",
 	    NULL, "Requests served by the admin API.");
-	systemd_listen_init();
 	return (admin_listen(&daemon_policy()->po_admin.listen, cause));
 }
 
