@@ -16,6 +16,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "metrics.h"
+#include "session.h"
 #include "systemd.h"
 
 #ifndef JANITOR_VERSION
@@ -148,6 +149,8 @@ main(int argc, char **argv)
 	if ((base = event_base_new()) == NULL)
 		fatal("libevent: cannot create the event base");
 	daemon_init(base, po);
+	if (session_init(&cause) != 0)
+		fatal("%s", cause);
 	if (admin_init(&cause) != 0)
 		fatal("%s", cause);
 
@@ -171,6 +174,7 @@ main(int argc, char **argv)
 	if (main_stop_timer != NULL)
 		event_free(main_stop_timer);
 	admin_free();
+	session_free();
 	metrics_free();
 	daemon_free();
 	event_base_free(base);

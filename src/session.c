@@ -35,6 +35,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "session.h"
+#include "sessionapi.h"
 #include "sessionkey.h"
 
 #define SESSION_TICK_MS		100
@@ -918,6 +919,7 @@ session_init(char **cause)
 	    "Sessions tracked, by state.", session_gauge,
 	    (void *)(intptr_t)SESSION_UNLOADED);
 	daemon_on_reload(session_reload, NULL);
+	sessionapi_init();
 	return (0);
 }
 
