@@ -10,10 +10,13 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include "admin.h"
 #include "clock.h"
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
+#include "metrics.h"
+#include "systemd.h"
 
 #ifndef JANITOR_VERSION
 #define JANITOR_VERSION "unknown"
@@ -65,7 +68,9 @@ main_signal(evutil_socket_t sig, short events, void *arg)
 	(void)arg;
 	if (sig == SIGHUP) {
 		log_info("SIGHUP: reloading");
+		systemd_reloading();
 		daemon_reload();
+		systemd_notify("READY=1");
 		return;
 	}
 	if (daemon_stopping())
@@ -73,6 +78,7 @@ main_signal(evutil_socket_t sig, short events, void *arg)
 	log_info("%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	main_stop_deadline = clock_mono_ms() +
 	    daemon_policy()->po_limits.shutdown_timeout;
+	systemd_notify("STOPPING=1");
 	daemon_stop();
 	main_stop_timer = evtimer_new(daemon_base(), main_stop_poll, NULL);
 	main_stop_poll(-1, 0, NULL);
@@ -94,7 +100,7 @@ main(int argc, char **argv)
 	struct event_base		*base;
 	struct event			*sigs[3];
 	const int			 signums[3] = { SIGHUP, SIGTERM, SIGINT };
-	char				 buf[1024];
+	char				 buf[1024], *cause = NULL;
 	int				 ch, check = 0;
 	size_t				 i;
 
@@ -135,12 +141,15 @@ main(int argc, char **argv)
 
 	log_setup(po->po_log.level, po->po_log.format == LOG_FORMAT_JSON);
 	log_route_libevent();
+	systemd_listen_init();
 	signal(SIGPIPE, SIG_IGN);
 	if (evthread_use_pthreads() != 0)
 		fatal("libevent: no pthreads support");
 	if ((base = event_base_new()) == NULL)
 		fatal("libevent: cannot create the event base");
 	daemon_init(base, po);
+	if (admin_init(&cause) != 0)
+		fatal("%s", cause);
 
 	for (i = 0; i < 3; i++) {
 		sigs[i] = evsignal_new(base, signums[i], main_signal, NULL);
@@ -148,14 +157,21 @@ main(int argc, char **argv)
 			fatal("cannot watch signal %d", signums[i]);
 	}
 
+	/* Every module has taken the inherited sockets it wants by now. */
+	systemd_listen_close_unused();
+	systemd_watchdog_start(base);
+	systemd_ready("running");
 	log_info("janitord %s started with %s", JANITOR_VERSION, po->po_file);
 	event_base_dispatch(base);
 	log_info("janitord stopped");
+	systemd_watchdog_stop();
 
 	for (i = 0; i < 3; i++)
 		event_free(sigs[i]);
 	if (main_stop_timer != NULL)
 		event_free(main_stop_timer);
+	admin_free();
+	metrics_free();
 	daemon_free();
 	event_base_free(base);
 	libevent_global_shutdown();

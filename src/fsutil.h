@@ -1,0 +1,115 @@
+/*
+ * fsutil.h -- safe removal of directory trees, as systemd-tmpfiles does it.
+ *
+ * Everything is done relative to open directory file descriptors: a path is
+ * walked one component at a time with O_NOFOLLOW, entries are examined with
+ * AT_SYMLINK_NOFOLLOW and removed with unlinkat(), so a symbolic link is
+ * only ever removed as a link and never followed, whatever races with us.
+ * A removal never leaves the file system it started on: a directory on
+ * another device, or a mount root on the same one (a bind mount), is a
+ * boundary that is neither entered nor removed.
+ *
+ * The synchronous primitives are shared with the sweeper; the removals
+ * that on_unload.remove and on_expire.remove ask for run in a worker
+ * thread (fsutil_remove_async) so that a huge tree never stalls the loop.
+ */
+#ifndef JANITOR_FSUTIL_H
+#define JANITOR_FSUTIL_H
+
+#include <sys/types.h>
+#include <sys/stat.h>
+
+#include <stdint.h>
+
+/* Called on the event loop when an asynchronous removal is done. */
+typedef void (*fsutil_remove_cb)(const char *path, int error, void *arg);
+
+/* What one removal did. */
+struct fsutil_stats {
+	uint64_t	fs_files;	/* non-directories removed */
+	uint64_t	fs_dirs;	/* directories removed */
+	uint64_t	fs_bytes;	/* apparent size of what was removed */
+	uint64_t	fs_errors;	/* entries that could not be removed */
+	uint64_t	fs_mounts;	/* mount points met and left alone */
+};
+
+/* What fsutil_statat() learned about one entry. */
+struct fsutil_stat {
+	mode_t		fst_mode;
+	dev_t		fst_dev;
+	ino_t		fst_ino;
+	uint64_t	fst_size;
+	int64_t		fst_atime_ms;
+	int64_t		fst_mtime_ms;
+	int64_t		fst_ctime_ms;
+	int		fst_mount_root;	/* known to be a mount point */
+};
+
+/* Start and stop the removal worker; 0 or -1 with *cause. */
+int	fsutil_start_thread(char **cause);
+void	fsutil_stop_thread(void);
+
+/*
+ * Queue the recursive removal of absolute path.  cb runs on the event loop
+ * when it is done with error 0 or an errno (a missing path is not an
+ * error).  Returns 0, or -1 when the worker is not running (cb not called).
+ */
+int	fsutil_remove_async(const char *path, fsutil_remove_cb cb, void *arg);
+
+/*
+ * Remove absolute path recursively, now, on the calling thread.  Returns 0
+ * (also when the path does not exist) or an errno; stats may be NULL.
+ * stop, when not NULL, is polled and aborts the removal with EINTR.
+ */
+int	fsutil_remove(const char *path, struct fsutil_stats *stats,
+	    const volatile int *stop);
+
+/*
+ * Open the directory at absolute path, every component with O_NOFOLLOW.
+ * Returns the descriptor or -1 with errno: ELOOP when a component is a
+ * symbolic link, ENOTDIR when one is not a directory, ENOENT, EINVAL for a
+ * relative path or one with "..".
+ */
+int	fsutil_open_path(const char *path);
+
+/*
+ * Open the parent directory of absolute path as fsutil_open_path() does
+ * and point *base at the last component inside path.
+ */
+int	fsutil_open_parent(const char *path, const char **base);
+
+/* Open directory name under dirfd: O_NOFOLLOW, O_NOATIME when allowed. */
+int	fsutil_openat_dir(int dirfd, const char *name);
+
+/* Stat name under dirfd without following it; 0 or -1 with errno. */
+int	fsutil_statat(int dirfd, const char *name, struct fsutil_stat *);
+
+/*
+ * Whether entry st under a directory on device dev is a boundary that must
+ * not be crossed: another device or a mount root.
+ */
+int	fsutil_is_boundary(const struct fsutil_stat *, dev_t dev);
+
+/*
+ * Remove everything inside the open directory dirfd (which stays),
+ * counting into stats; dev is the file system not to leave.  Returns 0 or
+ * the first errno met.
+ */
+int	fsutil_empty_dir(int dirfd, dev_t dev, struct fsutil_stats *,
+	    const volatile int *stop);
+
+/*
+ * Remove name under dirfd: a non-directory is unlinked, a directory
+ * emptied then removed.  Returns 0 (also when it is missing) or an errno.
+ */
+int	fsutil_remove_at(int dirfd, const char *name, dev_t dev,
+	    struct fsutil_stats *, const volatile int *stop);
+
+/*
+ * Try to take an exclusive flock on fd without waiting: 1 when another
+ * holder has it (the entry must be left alone), else 0 and the lock stays
+ * ours until fd is closed.
+ */
+int	fsutil_locked(int fd);
+
+#endif
