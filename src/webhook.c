@@ -240,7 +240,7 @@ webhook_backoff(int failures, msec_t initial, msec_t max, uint64_t rnd)
 		max = initial;
 	d = initial;
 	for (i = 1; i < failures && d < max; i++)
-		d *= 2;
+		d = d > max / 2 ? max : d * 2;
 	if (d > max)
 		d = max;
 	/* Jitter: anywhere in the upper half of the step, not below initial. */
