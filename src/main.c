@@ -16,7 +16,9 @@
 #include "daemon.h"
 #include "log.h"
 #include "metrics.h"
+#include "store.h"
 #include "systemd.h"
+#include "webhook.h"
 
 #ifndef JANITOR_VERSION
 #define JANITOR_VERSION "unknown"
@@ -135,6 +137,13 @@ main(int argc, char **argv)
 	}
 	if (check) {
 		config_print_summary(po, stdout);
+		if (store_check_dir(po->po_state_dir, 0, &cause) != 0) {
+			fprintf(stderr, "%s: %s\n", po->po_file, cause);
+			free(cause);
+			config_unref(po);
+			return (1);
+		}
+		printf("state_dir %s is writable\n", po->po_state_dir);
 		config_unref(po);
 		return (0);
 	}
@@ -148,6 +157,10 @@ main(int argc, char **argv)
 	if ((base = event_base_new()) == NULL)
 		fatal("libevent: cannot create the event base");
 	daemon_init(base, po);
+	if (store_open(po->po_state_dir, &cause) != 0)
+		fatal("%s", cause);
+	if (webhook_init(&cause) != 0)
+		fatal("%s", cause);
 	if (admin_init(&cause) != 0)
 		fatal("%s", cause);
 
@@ -171,6 +184,8 @@ main(int argc, char **argv)
 	if (main_stop_timer != NULL)
 		event_free(main_stop_timer);
 	admin_free();
+	webhook_free();
+	store_close();
 	metrics_free();
 	daemon_free();
 	event_base_free(base);

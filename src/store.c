@@ -194,17 +194,41 @@ store_mkdirs(const char *dir)
 	return (0);
 }
 
-/* Whether dir exists (or can be made) and is a writable directory. */
+/* Whether dir exists (or, with create, is made) and is writable. */
 int
-store_check_dir(const char *dir, char **cause)
+store_check_dir(const char *dir, int create, char **cause)
 {
-	struct stat	st;
+	struct stat	 st;
+	char		 parent[PATH_MAX], *p;
 
 	if (dir == NULL || *dir == '\0') {
 		store_cause(cause, "state_dir is not set");
 		return (-1);
 	}
 	if (stat(dir, &st) != 0) {
+		if (errno == ENOENT && !create) {
+			/* It would be made: the nearest existing parent counts. */
+			snprintf(parent, sizeof parent, "%s", dir);
+			while ((p = strrchr(parent, '/')) != NULL) {
+				if (p == parent)
+					p[1] = '\0';
+				else
+					*p = '\0';
+				if (stat(parent, &st) == 0)
+					break;
+				if (p == parent)
+					break;
+			}
+			if (!S_ISDIR(st.st_mode) ||
+			    access(parent, W_OK | X_OK) != 0) {
+				store_cause(cause, "state_dir %s cannot be "
+				    "created in %s: %s", dir, parent,
+				    S_ISDIR(st.st_mode) ? strerror(errno) :
+				    "not a directory");
+				return (-1);
+			}
+			return (0);
+		}
 		if (errno != ENOENT || store_mkdirs(dir) != 0 ||
 		    stat(dir, &st) != 0) {
 			store_cause(cause, "state_dir %s: %s", dir,
@@ -285,7 +309,7 @@ store_open(const char *state_dir, char **cause)
 	int64_t	 v;
 	int	 i;
 
-	if (store_check_dir(state_dir, cause) != 0)
+	if (store_check_dir(state_dir, 1, cause) != 0)
 		return (-1);
 	store_asprintf(&store_path, "%s/%s", state_dir, STORE_FILE);
 	if (sqlite3_open_v2(store_path, &store_db, SQLITE_OPEN_READWRITE |
@@ -299,8 +323,11 @@ store_open(const char *state_dir, char **cause)
 
 	/* A file that is not a database fails on the first statement. */
 	if (store_query_text("PRAGMA journal_mode=WAL", buf, sizeof buf,
-	    cause) != 0)
+	    NULL) != 0) {
+		store_cause(cause, "state file %s: %s; move it away to start "
+		    "with empty state", store_path, sqlite3_errmsg(store_db));
 		goto fail;
+	}
 	if (strcmp(buf, "wal") != 0) {
 		store_cause(cause, "state file %s: cannot use WAL mode "
 		    "(journal_mode is %s)", store_path, buf);
@@ -312,8 +339,8 @@ store_open(const char *state_dir, char **cause)
 	    cause) != 0)
 		goto fail;
 	if (strcmp(buf, "ok") != 0) {
-		store_cause(cause, "state file %s is corrupt: %s",
-		    store_path, buf);
+		store_cause(cause, "state file %s is corrupt (%s); move it "
+		    "away to start with empty state", store_path, buf);
 		goto fail;
 	}
 	if (store_query_int("PRAGMA user_version", &v, cause) != 0)

@@ -55,8 +55,12 @@ int		 store_open(const char *state_dir, char **cause);
 /* Commit what is queued and close the database. */
 void		 store_close(void);
 
-/* Whether dir exists (or can be made) and is writable; 0 or -1 and *cause. */
-int		 store_check_dir(const char *dir, char **cause);
+/*
+ * Whether dir is a writable directory; a missing one is made when create
+ * is set, else its nearest existing parent must be writable.  0 or -1 and
+ * *cause.
+ */
+int		 store_check_dir(const char *dir, int create, char **cause);
 
 /* Queue a session's state, or its removal, for the next commit. */
 void		 store_session_put(const struct store_session *);

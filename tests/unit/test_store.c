@@ -218,7 +218,14 @@ START_TEST(test_bad_dir)
 	free(cause);
 	/* A missing one is made. */
 	snprintf(path, sizeof path, "%s/a/b", dir);
-	ck_assert_int_eq(store_check_dir(path, &cause), 0);
+	ck_assert_int_eq(store_check_dir(path, 0, &cause), 0);
+	ck_assert_int_eq(access(path, F_OK), -1);
+	ck_assert_int_eq(store_check_dir(path, 1, &cause), 0);
+	ck_assert_int_eq(access(path, F_OK), 0);
+	/* Below a file: not even --check's variant accepts it. */
+	snprintf(path, sizeof path, "%s/file/x/y", dir);
+	ck_assert_int_eq(store_check_dir(path, 0, &cause), -1);
+	free(cause);
 }
 END_TEST
 
