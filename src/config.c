@@ -287,8 +287,9 @@ config_walk_map(struct config_walk *w, yaml_node_t *n, const char *tpath,
 		if (strpbrk(key, ".[]") != NULL ||
 		    (ck = config_find(tkey)) == NULL) {
 			config_known(tpath, known, sizeof known);
-			return (config_fail(w, k, "unknown key '%s'%s%s%s",
-			    key, *known != '\0' ? " (known: " : "", known,
+			config_fmt(w->cw_path, sizeof w->cw_path, "%s", dkey);
+			return (config_fail(w, k, "unknown key%s%s%s",
+			    *known != '\0' ? " (known: " : "", known,
 			    *known != '\0' ? ")" : ""));
 		}
 		for (q = n->data.mapping.pairs.start; q < p; q++) {
@@ -1684,6 +1685,22 @@ config_line_has(const char *buf, size_t len, size_t line, const char *needle)
 	return (false);
 }
 
+/* Line and column of a byte offset: reader errors only know the offset. */
+static void
+config_offset_mark(const char *buf, size_t len, size_t off, yaml_mark_t *mark)
+{
+	size_t	i;
+
+	memset(mark, 0, sizeof *mark);
+	for (i = 0; i < off && i < len; i++) {
+		if (buf[i] == '\n') {
+			mark->line++;
+			mark->column = 0;
+		} else if (((unsigned char)buf[i] & 0xc0) != 0x80)
+			mark->column++;
+	}
+}
+
 /* Turn a libyaml parser error into a config_error. */
 static void
 config_yaml_error(const char *name, yaml_parser_t *parser, const char *buf,
@@ -1693,7 +1710,7 @@ config_yaml_error(const char *name, yaml_parser_t *parser, const char *buf,
 	const char	*problem, *hint = "";
 
 	if (parser->error == YAML_READER_ERROR)
-		mark = parser->mark;
+		config_offset_mark(buf, len, parser->problem_offset, &mark);
 	problem = parser->problem != NULL ? parser->problem : "bad YAML";
 	/* [/srv/{session}] is a flow mapping inside a flow list to YAML. */
 	if (parser->error != YAML_READER_ERROR &&

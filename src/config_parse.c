@@ -21,8 +21,8 @@
 #include "config.h"
 #include "log.h"
 
-/* The longest duration any key takes: ten years, far from overflow. */
-#define CONFIG_DURATION_MAX	((msec_t)3650 * 24 * 3600 * 1000)
+/* What a duration may spell at all; each key has its own, smaller bound. */
+#define CONFIG_DURATION_MAX	(INT64_MAX / 2)
 
 /* Allocate a formatted cause string. */
 static char *

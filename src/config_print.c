@@ -24,6 +24,17 @@ config_print_dur(msec_t ms, char *buf, size_t len)
 	return (buf);
 }
 
+/* Print a duration where 0 means zero, not off. */
+static const char *
+config_print_secs(msec_t ms, char *buf, size_t len)
+{
+	if (ms == 0)
+		snprintf(buf, len, "0s");
+	else
+		config_format_duration(ms, buf, len);
+	return (buf);
+}
+
 /* Say whether a directory exists and is writable, or could be created. */
 static void
 config_print_dir_state(const char *dir, char *buf, size_t len)
@@ -131,7 +142,7 @@ config_print_summary(const struct policy *po, FILE *f)
 	    sizeof a),
 	    config_print_dur(po->po_limits.upstream_timeout, b, sizeof b),
 	    config_print_dur(po->po_limits.tunnel_timeout, c, sizeof c),
-	    config_print_dur(po->po_limits.shutdown_timeout, d, sizeof d));
+	    config_print_secs(po->po_limits.shutdown_timeout, d, sizeof d));
 
 	fprintf(f, "  session key      ");
 	for (i = 0; i < po->po_sessions.nkeys; i++)
@@ -165,9 +176,8 @@ config_print_summary(const struct policy *po, FILE *f)
 	    po->po_sessions.keepalive_count,
 	    config_print_dur(po->po_sessions.websocket_ping, c, sizeof c));
 
-	config_format_duration(po->po_unload_grace, a, sizeof a);
-	fprintf(f, "  on_unload        grace %s%s: ", a,
-	    po->po_unload_grace == 0 ? "s" : "");
+	fprintf(f, "  on_unload        grace %s: ",
+	    config_print_secs(po->po_unload_grace, a, sizeof a));
 	config_print_action(f, &po->po_unload);
 	fprintf(f, "  on_expire        %s after disconnect, time_to_live %s: ",
 	    config_print_dur(po->po_expire_after_disconnect, a, sizeof a),
