@@ -137,13 +137,6 @@ main(int argc, char **argv)
 	}
 	if (check) {
 		config_print_summary(po, stdout);
-		if (store_check_dir(po->po_state_dir, 0, &cause) != 0) {
-			fprintf(stderr, "%s: %s\n", po->po_file, cause);
-			free(cause);
-			config_unref(po);
-			return (1);
-		}
-		printf("state_dir %s is writable\n", po->po_state_dir);
 		config_unref(po);
 		return (0);
 	}

@@ -1,6 +1,6 @@
 """The state file: made at start, a clear error (exit 1, no crash) when it is
-corrupt or state_dir cannot be used, and --check says whether state_dir is
-writable.  The dead-letter route answers from the state file."""
+corrupt or state_dir cannot be used.  The dead-letter route answers from
+the state file.  (--check's report on state_dir is tested in test_check.)"""
 
 import json
 import os
@@ -105,19 +105,6 @@ class StateTest(unittest.TestCase):
         self.assertEqual(rc, 1, log)
         self.assertIn("state_dir", log)
         self.assertIn(j.dir + "/afile/state", log)
-
-    def test_check_tells_writable(self):
-        j = jtest.Janitord(POLICY, state="not-yet")
-        rc, out, err = jtest.check(j.conf)
-        self.assertEqual(rc, 0, err)
-        self.assertIn("state_dir %s/not-yet is writable" % j.dir, out)
-        self.assertFalse(os.path.exists(j.dir + "/not-yet"))
-        with open(j.dir + "/afile", "w") as f:
-            f.write("x")
-        j.write_policy(POLICY, state="afile/state")
-        rc, out, err = jtest.check(j.conf)
-        self.assertEqual(rc, 1)
-        self.assertIn("state_dir", err)
 
 
 if __name__ == "__main__":
