@@ -16,7 +16,10 @@
 #include "daemon.h"
 #include "log.h"
 #include "metrics.h"
+#include "proxy.h"
+#include "store.h"
 #include "systemd.h"
+#include "webhook.h"
 
 #ifndef JANITOR_VERSION
 #define JANITOR_VERSION "unknown"
@@ -148,7 +151,13 @@ main(int argc, char **argv)
 	if ((base = event_base_new()) == NULL)
 		fatal("libevent: cannot create the event base");
 	daemon_init(base, po);
+	if (store_open(po->po_state_dir, &cause) != 0)
+		fatal("%s", cause);
+	if (webhook_init(&cause) != 0)
+		fatal("%s", cause);
 	if (admin_init(&cause) != 0)
+		fatal("%s", cause);
+	if (proxy_init(&cause) != 0)
 		fatal("%s", cause);
 
 	for (i = 0; i < 3; i++) {
@@ -170,7 +179,10 @@ main(int argc, char **argv)
 		event_free(sigs[i]);
 	if (main_stop_timer != NULL)
 		event_free(main_stop_timer);
+	proxy_free();
 	admin_free();
+	webhook_free();
+	store_close();
 	metrics_free();
 	daemon_free();
 	event_base_free(base);
