@@ -1211,7 +1211,8 @@ proxy_stop(void *arg)
 	listen_close(proxy_listeners);
 	proxy_listeners = NULL;
 	upstream_flush();
-	TAILQ_FOREACH_SAFE(c, &proxy_live, c_entry, next) {
+	for (c = TAILQ_FIRST(&proxy_live); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, c_entry);
 		if (c->c_phase == PROXY_HEAD && !c->c_started &&
 		    evbuffer_get_length(bufferevent_get_input(c->c_bev)) == 0)
 			proxy_close(c, "stopping");
