@@ -17,6 +17,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "proxy.h"
+#include "session.h"
 #include "store.h"
 #include "systemd.h"
 #include "webhook.h"
@@ -153,6 +154,8 @@ main(int argc, char **argv)
 	daemon_init(base, po);
 	if (store_open(po->po_state_dir, &cause) != 0)
 		fatal("%s", cause);
+	if (session_init(&cause) != 0)
+		fatal("%s", cause);
 	if (webhook_init(&cause) != 0)
 		fatal("%s", cause);
 	if (admin_init(&cause) != 0)
@@ -182,6 +185,7 @@ main(int argc, char **argv)
 	proxy_free();
 	admin_free();
 	webhook_free();
+	session_free();
 	store_close();
 	metrics_free();
 	daemon_free();
