@@ -16,6 +16,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "metrics.h"
+#include "proxy.h"
 #include "session.h"
 #include "store.h"
 #include "systemd.h"
@@ -185,6 +186,8 @@ main(int argc, char **argv)
 		fatal("%s", cause);
 	if (admin_init(&cause) != 0)
 		fatal("%s", cause);
+	if (proxy_init(&cause) != 0)
+		fatal("%s", cause);
 
 	for (i = 0; i < 3; i++) {
 		sigs[i] = evsignal_new(base, signums[i], main_signal, NULL);
@@ -212,6 +215,7 @@ main(int argc, char **argv)
 		event_free(main_stop_timer);
 	if (main_status_timer != NULL)
 		event_free(main_status_timer);
+	proxy_free();
 	admin_free();
 	webhook_free();
 	session_free();
