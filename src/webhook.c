@@ -71,6 +71,7 @@ enum whsess_state {
 	WS_WAITING,	/* head's next attempt is in the future */
 	WS_READY,	/* on a receiver's ready list */
 	WS_INFLIGHT,
+	WS_HELD,	/* head delivered; the next waits for that to commit */
 };
 
 /* One session's queue of events. */
@@ -82,6 +83,7 @@ struct whsess {
 	struct whrecv		*ws_recv;	/* while READY */
 	TAILQ_ENTRY(whsess)	 ws_rentry;
 	struct whsess		*ws_hnext;
+	TAILQ_ENTRY(whsess)	 ws_hentry;	/* on the held list */
 };
 
 /* One keep-alive connection to a receiver, one request at a time. */
@@ -110,6 +112,7 @@ static struct whmsg_list	 webhook_all = TAILQ_HEAD_INITIALIZER(webhook_all);
 static size_t			 webhook_npending;
 static struct whsess		*webhook_buckets[WEBHOOK_BUCKETS];
 static struct whrecv		*webhook_recvs;
+static TAILQ_HEAD(, whsess)	 webhook_held = TAILQ_HEAD_INITIALIZER(webhook_held);
 static int			 webhook_stopping;
 static int			 webhook_ready;
 static int			 webhook_freed;	/* after webhook_free() */
@@ -479,11 +482,17 @@ webhook_kick_all(void)
 static void
 webhook_committed(void *arg)
 {
-	struct whsess	**v = NULL;
+	struct whsess	**v = NULL, *ws;
 	struct whmsg	 *wm;
 	size_t		  n = 0, alloc = 0, i;
 
 	(void)arg;
+	/* Sessions whose last delivery is now durable go on. */
+	while ((ws = TAILQ_FIRST(&webhook_held)) != NULL) {
+		TAILQ_REMOVE(&webhook_held, ws, ws_hentry);
+		ws->ws_state = WS_IDLE;
+		webhook_kick(ws);
+	}
 	/* Uncommitted messages are a suffix of the list. */
 	wm = TAILQ_LAST(&webhook_all, whmsg_list);
 	while (wm != NULL && !wm->wm_committed) {
@@ -589,6 +598,15 @@ webhook_finish(struct whconn *wc, int code, const char *retry_after_hdr)
 		metrics_inc(webhook_m_success);
 		store_msg_done(wm->wm_seq);
 		webhook_msg_free(wm);
+		/*
+		 * The session's next event goes out only once this delivery
+		 * is committed, so no crash can make a receiver see an
+		 * expire and then its unload again.
+		 */
+		if (!TAILQ_EMPTY(&ws->ws_msgs)) {
+			ws->ws_state = WS_HELD;
+			TAILQ_INSERT_TAIL(&webhook_held, ws, ws_hentry);
+		}
 	} else {
 		if (code > 0)
 			snprintf(err, sizeof err, "HTTP %d", code);
@@ -953,6 +971,7 @@ webhook_free(void)
 		if (TAILQ_EMPTY(&ws->ws_msgs))
 			webhook_sess_free(ws);
 	}
+	TAILQ_INIT(&webhook_held);
 	webhook_ready = 0;
 	webhook_stopping = 0;
 	webhook_freed = 1;
