@@ -16,6 +16,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "metrics.h"
+#include "session.h"
 #include "store.h"
 #include "systemd.h"
 #include "webhook.h"
@@ -152,6 +153,8 @@ main(int argc, char **argv)
 	daemon_init(base, po);
 	if (store_open(po->po_state_dir, &cause) != 0)
 		fatal("%s", cause);
+	if (session_init(&cause) != 0)
+		fatal("%s", cause);
 	if (webhook_init(&cause) != 0)
 		fatal("%s", cause);
 	if (admin_init(&cause) != 0)
@@ -178,6 +181,7 @@ main(int argc, char **argv)
 		event_free(main_stop_timer);
 	admin_free();
 	webhook_free();
+	session_free();
 	store_close();
 	metrics_free();
 	daemon_free();
