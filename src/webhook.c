@@ -60,6 +60,7 @@ struct whmsg {
 	int			 wm_attempts;
 	int64_t			 wm_next_at;	/* mono ms */
 	int			 wm_committed;
+	int64_t			 wm_gen;	/* store batch it is in */
 	struct whsess		*wm_sess;
 	TAILQ_ENTRY(whmsg)	 wm_sentry;	/* session's queue */
 	TAILQ_ENTRY(whmsg)	 wm_gentry;	/* all pending, by seq */
@@ -84,6 +85,7 @@ struct whsess {
 	TAILQ_ENTRY(whsess)	 ws_rentry;
 	struct whsess		*ws_hnext;
 	TAILQ_ENTRY(whsess)	 ws_hentry;	/* on the held list */
+	int64_t			 ws_hold_gen;	/* held until this commits */
 };
 
 /* One keep-alive connection to a receiver, one request at a time. */
@@ -450,7 +452,7 @@ webhook_enqueue(const struct jevent *ev, const char *url)
 	sm.sm_next_at = sm.sm_created_at;
 	store_msg_add(&sm);
 	if (!webhook_freed)
-		webhook_msg_new(&sm, 0, clock_mono_ms());
+		webhook_msg_new(&sm, 0, clock_mono_ms())->wm_gen = store_gen();
 	free(body);
 	log_debug("webhook %s queued: %s %s to %s", sm.sm_id, sm.sm_type,
 	    sm.sm_session, url);
@@ -485,25 +487,32 @@ webhook_committed(void *arg)
 	struct whsess	**v = NULL, *ws;
 	struct whmsg	 *wm;
 	size_t		  n = 0, alloc = 0, i;
+	int64_t		  c = store_committed_gen();
 
 	(void)arg;
 	/* Sessions whose last delivery is now durable go on. */
-	while ((ws = TAILQ_FIRST(&webhook_held)) != NULL) {
+	while ((ws = TAILQ_FIRST(&webhook_held)) != NULL &&
+	    ws->ws_hold_gen <= c) {
 		TAILQ_REMOVE(&webhook_held, ws, ws_hentry);
 		ws->ws_state = WS_IDLE;
 		webhook_kick(ws);
 	}
-	/* Uncommitted messages are a suffix of the list. */
+	/*
+	 * Uncommitted messages are a suffix of the list, in generation
+	 * order; the newest may be in a batch still being written.
+	 */
 	wm = TAILQ_LAST(&webhook_all, whmsg_list);
 	while (wm != NULL && !wm->wm_committed) {
-		wm->wm_committed = 1;
-		if (wm->wm_sess->ws_state == WS_IDLE &&
-		    TAILQ_FIRST(&wm->wm_sess->ws_msgs) == wm) {
-			if (n == alloc) {
-				alloc = alloc == 0 ? 16 : alloc * 2;
-				v = xrealloc(v, alloc * sizeof *v);
+		if (wm->wm_gen <= c) {
+			wm->wm_committed = 1;
+			if (wm->wm_sess->ws_state == WS_IDLE &&
+			    TAILQ_FIRST(&wm->wm_sess->ws_msgs) == wm) {
+				if (n == alloc) {
+					alloc = alloc == 0 ? 16 : alloc * 2;
+					v = xrealloc(v, alloc * sizeof *v);
+				}
+				v[n++] = wm->wm_sess;
 			}
-			v[n++] = wm->wm_sess;
 		}
 		wm = TAILQ_PREV(wm, whmsg_list, wm_gentry);
 	}
@@ -605,6 +614,7 @@ webhook_finish(struct whconn *wc, int code, const char *retry_after_hdr)
 		 */
 		if (!TAILQ_EMPTY(&ws->ws_msgs)) {
 			ws->ws_state = WS_HELD;
+			ws->ws_hold_gen = store_gen();
 			TAILQ_INSERT_TAIL(&webhook_held, ws, ws_hentry);
 		}
 	} else {
