@@ -27,6 +27,7 @@ static int	http_on_url(http_parser *, const char *, size_t);
 static int	http_on_header_field(http_parser *, const char *, size_t);
 static int	http_on_header_value(http_parser *, const char *, size_t);
 static int	http_on_headers_complete(http_parser *);
+static int	http_on_body(http_parser *, const char *, size_t);
 static int	http_on_message_complete(http_parser *);
 
 static const http_parser_settings http_settings = {
@@ -35,6 +36,7 @@ static const http_parser_settings http_settings = {
 	.on_header_field = http_on_header_field,
 	.on_header_value = http_on_header_value,
 	.on_headers_complete = http_on_headers_complete,
+	.on_body = http_on_body,
 	.on_message_complete = http_on_message_complete,
 };
 
@@ -205,6 +207,17 @@ http_on_headers_complete(http_parser *p)
 	return (0);
 }
 
+/* Count body bytes (for max_body_size on chunked bodies). */
+static int
+http_on_body(http_parser *p, const char *at, size_t len)
+{
+	struct http_parse	*hp = p->data;
+
+	(void)at;
+	hp->hp_bodylen += len;
+	return (0);
+}
+
 /* The message is complete: pause so the next one waits. */
 static int
 http_on_message_complete(http_parser *p)
@@ -338,6 +351,7 @@ http_parse_next(struct http_parse *hp)
 	http_parser_pause(&hp->hp_parser, 0);
 	hp->hp_state = HTTP_PARSE_HEAD;
 	hp->hp_headbytes = 0;
+	hp->hp_bodylen = 0;
 	hp->hp_skipbody = 0;
 	hp->hp_inname = 0;
 }

@@ -60,6 +60,7 @@ struct http_parse {
 	size_t			 hp_maxhead;	/* beyond: 431 */
 	int			 hp_inname;	/* last callback was a header name */
 	int			 hp_skipbody;	/* response to HEAD, 1xx, 204, 304 */
+	uint64_t		 hp_bodylen;	/* body bytes, without framing */
 	int			 hp_status;	/* on error: 400 or 431 */
 	const char		*hp_error;	/* on error: why */
 };
