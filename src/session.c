@@ -34,8 +34,10 @@
 #include "event.h"
 #include "log.h"
 #include "metrics.h"
+#include "proxy.h"
 #include "session.h"
 #include "sessionapi.h"
+#include "sessionhook.h"
 #include "sessionkey.h"
 
 #define SESSION_TICK_MS		100
@@ -927,6 +929,7 @@ session_init(char **cause)
 	    (void *)(intptr_t)SESSION_UNLOADED);
 	daemon_on_reload(session_reload, NULL);
 	sessionapi_init();
+	sessionhook_init();
 	return (0);
 }
 
@@ -954,4 +957,5 @@ session_free(void)
 	session_armed = -1;
 	session_sink = NULL;
 	session_persist_fn = NULL;
+	proxy_set_hooks(NULL);
 }
