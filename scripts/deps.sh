@@ -7,7 +7,7 @@ PACKAGES="
   libevent-dev libyaml-dev check libhttp-parser-dev libsqlite3-dev
   libssl-dev libjansson-dev
   python3 python3-aiohttp python3-websockets
-  nginx-light haproxy wrk hyperfine valgrind scdoc iproute2 sqlite3 curl
+  nginx-light haproxy wrk hyperfine valgrind scdoc iproute2 sqlite3 curl openssl
   systemd
 "
 

@@ -23,6 +23,15 @@ typedef int64_t msec_t;
 #define CONFIG_DEFAULT_FILE	"/etc/janitor/janitor.yaml"
 #define SESSION_KEY_MAX		128
 
+/*
+ * What preset: gradio sets for the session key (the heartbeat route's last
+ * segment, 4.25-4.44 and 5.x, under any root path) and for the live rule.
+ * Rules with a path are matched against the request path without its
+ * query string.
+ */
+#define CONFIG_GRADIO_KEY_PATH	"/heartbeat/([A-Za-z0-9_-]+)$"
+#define CONFIG_GRADIO_LIVE_PATH	"/heartbeat/[A-Za-z0-9_-]+$"
+
 /* A listen or upstream address: host:port, [v6]:port or unix:/path. */
 struct addr {
 	struct sockaddr_storage	 ad_ss;
@@ -216,8 +225,63 @@ int		 config_parse_size(const char *, uint64_t *);
 int		 config_parse_addr(const char *, struct addr *, char **cause);
 int		 config_parse_cidr(const char *, struct cidr *);
 
-/* Whether sa lies inside one of the n networks. */
+/* Whether sa lies inside one of the n networks (v4-mapped v6 counts as v4). */
 bool		 config_cidr_match(const struct cidr *, size_t n,
 		    const struct sockaddr *sa);
+
+/*
+ * Template rule (on_unload.remove, on_expire.remove): an absolute path
+ * whose components are never empty, "." or ".."; "{session}" appears at
+ * least once, only as a whole component and never as the first one; no
+ * other "{" or "}".  0, or -1 with an allocated *cause.
+ */
+int		 config_parse_template(const char *, char **cause);
+
+/* Check an fnmatch(3) pattern: non-empty, brackets closed, no trailing \. */
+int		 config_parse_glob(const char *, char **cause);
+
+/* Check an absolute path without empty, "." or ".." components. */
+int		 config_parse_path(const char *, char **cause);
+
+/* Whether an address is loopback (127/8, ::1) or a unix socket. */
+bool		 config_addr_is_local(const struct addr *);
+
+/* Whether two addresses are the same socket address. */
+bool		 config_addr_equal(const struct addr *, const struct addr *);
+
+/* Print back: "1h", "500ms", "off" for 0; "16k", "0"; "10.0.0.0/8". */
+void		 config_format_duration(msec_t, char *, size_t);
+void		 config_format_size(uint64_t, char *, size_t);
+void		 config_format_cidr(const struct cidr *, char *, size_t);
+
+/* Names for enum values, as the policy file spells them. */
+const char	*config_log_level_name(int);
+
+/*
+ * The schema: one entry per key the parser accepts, in file order, with
+ * its dotted path ("limits.header_timeout"; list items as "cache[].path"),
+ * its type and default as docs/configuration.md shows them.  The parser
+ * walks the file with this table and a unit test checks the docs against
+ * it, so neither can drift.
+ */
+struct config_walk;
+struct config_key;
+struct yaml_node_s;
+typedef int (*config_set_cb)(struct config_walk *, struct yaml_node_s *,
+    void *base, const struct config_key *);
+
+struct config_key {
+	const char	*ck_path;
+	const char	*ck_type;	/* "duration", "size", "map", ... */
+	const char	*ck_default;	/* as written in a file; "" for none */
+	config_set_cb	 ck_set;	/* NULL: a mapping walked by key */
+	size_t		 ck_off;	/* member offset in the walk's base */
+	int64_t		 ck_min;	/* numbers and durations */
+	int64_t		 ck_max;
+	const char	*const *ck_words;	/* enumerations */
+};
+
+extern const struct config_key	config_keys[];
+extern const size_t		config_nkeys;
 
 #endif

@@ -10,17 +10,24 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include "admin.h"
 #include "clock.h"
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
+#include "metrics.h"
+#include "proxy.h"
+#include "session.h"
+#include "store.h"
 #include "systemd.h"
+#include "webhook.h"
 
 #ifndef JANITOR_VERSION
 #define JANITOR_VERSION "unknown"
 #endif
 
 static struct event	*main_stop_timer;
+static struct event	*main_status_timer;
 static int64_t		 main_stop_deadline;
 
 /* Print the usage text. */
@@ -38,6 +45,31 @@ main_usage(FILE *f)
 	    "\n"
 	    "Signals: SIGHUP reloads the policy; SIGTERM and SIGINT stop gracefully.\n",
 	    CONFIG_DEFAULT_FILE);
+}
+
+/* Format the STATUS= line systemctl status shows. */
+static void
+main_status_text(char *buf, size_t len)
+{
+	snprintf(buf, len, "sessions: %zu live, %zu idle, %zu unloaded; "
+	    "webhook queue: %zu",
+	    session_count_state(SESSION_LIVE), session_count_state(SESSION_IDLE),
+	    session_count_state(SESSION_UNLOADED), webhook_pending());
+}
+
+/* Refresh the STATUS= line every few seconds. */
+static void
+main_status(evutil_socket_t fd, short events, void *arg)
+{
+	struct timeval	tv = { 5, 0 };
+	char		buf[256];
+
+	(void)fd;
+	(void)events;
+	(void)arg;
+	main_status_text(buf, sizeof buf);
+	systemd_notify("STATUS=%s", buf);
+	evtimer_add(main_status_timer, &tv);
 }
 
 /* Leave the loop once nothing is busy or the shutdown timeout has passed. */
@@ -98,7 +130,7 @@ main(int argc, char **argv)
 	struct event_base		*base;
 	struct event			*sigs[3];
 	const int			 signums[3] = { SIGHUP, SIGTERM, SIGINT };
-	char				 buf[1024];
+	char				 buf[1024], *cause = NULL;
 	int				 ch, check = 0;
 	size_t				 i;
 
@@ -146,6 +178,16 @@ main(int argc, char **argv)
 	if ((base = event_base_new()) == NULL)
 		fatal("libevent: cannot create the event base");
 	daemon_init(base, po);
+	if (store_open(po->po_state_dir, &cause) != 0)
+		fatal("%s", cause);
+	if (session_init(&cause) != 0)
+		fatal("%s", cause);
+	if (webhook_init(&cause) != 0)
+		fatal("%s", cause);
+	if (admin_init(&cause) != 0)
+		fatal("%s", cause);
+	if (proxy_init(&cause) != 0)
+		fatal("%s", cause);
 
 	for (i = 0; i < 3; i++) {
 		sigs[i] = evsignal_new(base, signums[i], main_signal, NULL);
@@ -156,7 +198,12 @@ main(int argc, char **argv)
 	/* Every module has taken the inherited sockets it wants by now. */
 	systemd_listen_close_unused();
 	systemd_watchdog_start(base);
-	systemd_ready("running");
+	main_status_text(buf, sizeof buf);
+	systemd_ready(buf);
+	if (getenv("NOTIFY_SOCKET") != NULL) {
+		main_status_timer = evtimer_new(base, main_status, NULL);
+		main_status(-1, 0, NULL);
+	}
 	log_info("janitord %s started with %s", JANITOR_VERSION, po->po_file);
 	event_base_dispatch(base);
 	log_info("janitord stopped");
@@ -166,6 +213,14 @@ main(int argc, char **argv)
 		event_free(sigs[i]);
 	if (main_stop_timer != NULL)
 		event_free(main_stop_timer);
+	if (main_status_timer != NULL)
+		event_free(main_status_timer);
+	proxy_free();
+	admin_free();
+	webhook_free();
+	session_free();
+	store_close();
+	metrics_free();
 	daemon_free();
 	event_base_free(base);
 	libevent_global_shutdown();

@@ -1,0 +1,807 @@
+/*
+ * http.c -- HTTP/1.x heads on top of http-parser.
+ *
+ * The parser is paused at the end of every head and every message, so the
+ * caller always knows exactly which bytes belong to which part: the head is
+ * rebuilt from struct http_head, the body is forwarded raw (a chunked body
+ * keeps its framing) and the bytes after a message wait for the next one.
+ */
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/buffer.h>
+
+#include "config.h"
+#include "http.h"
+#include "log.h"
+
+static int	http_on_message_begin(http_parser *);
+static int	http_on_url(http_parser *, const char *, size_t);
+static int	http_on_header_field(http_parser *, const char *, size_t);
+static int	http_on_header_value(http_parser *, const char *, size_t);
+static int	http_on_headers_complete(http_parser *);
+static int	http_on_body(http_parser *, const char *, size_t);
+static int	http_on_message_complete(http_parser *);
+
+static const http_parser_settings http_settings = {
+	.on_message_begin = http_on_message_begin,
+	.on_url = http_on_url,
+	.on_header_field = http_on_header_field,
+	.on_header_value = http_on_header_value,
+	.on_headers_complete = http_on_headers_complete,
+	.on_body = http_on_body,
+	.on_message_complete = http_on_message_complete,
+};
+
+/* Append len bytes to a NUL-terminated heap string. */
+static void
+http_append(char **s, const char *p, size_t len)
+{
+	size_t	old = *s != NULL ? strlen(*s) : 0;
+
+	*s = xrealloc(*s, old + len + 1);
+	memcpy(*s + old, p, len);
+	(*s)[old + len] = '\0';
+}
+
+/* Make room for one more header. */
+static struct http_header *
+http_head_grow(struct http_head *hd)
+{
+	if (hd->hd_nhdrs == hd->hd_cap) {
+		hd->hd_cap = hd->hd_cap == 0 ? 16 : hd->hd_cap * 2;
+		hd->hd_hdrs = xrealloc(hd->hd_hdrs,
+		    hd->hd_cap * sizeof *hd->hd_hdrs);
+	}
+	return (&hd->hd_hdrs[hd->hd_nhdrs++]);
+}
+
+/* A new, empty head. */
+struct http_head *
+http_head_new(int request)
+{
+	struct http_head	*hd;
+
+	hd = xcalloc(1, sizeof *hd);
+	hd->hd_request = request;
+	hd->hd_length = -1;
+	hd->hd_major = 1;
+	hd->hd_minor = 1;
+	return (hd);
+}
+
+/* Free a head and its headers. */
+void
+http_head_free(struct http_head *hd)
+{
+	size_t	i;
+
+	if (hd == NULL)
+		return;
+	for (i = 0; i < hd->hd_nhdrs; i++) {
+		free(hd->hd_hdrs[i].hh_name);
+		free(hd->hd_hdrs[i].hh_value);
+	}
+	free(hd->hd_hdrs);
+	free(hd->hd_target);
+	free(hd);
+}
+
+/* Prepare a parser for one direction of a connection. */
+void
+http_parse_init(struct http_parse *hp, enum http_parser_type type,
+    size_t maxhead)
+{
+	memset(hp, 0, sizeof *hp);
+	http_parser_init(&hp->hp_parser, type);
+	hp->hp_parser.data = hp;
+	hp->hp_maxhead = maxhead;
+	hp->hp_state = HTTP_PARSE_HEAD;
+}
+
+/* Drop a half-built head. */
+void
+http_parse_clear(struct http_parse *hp)
+{
+	http_head_free(hp->hp_head);
+	hp->hp_head = NULL;
+}
+
+/* A message starts: begin a fresh head. */
+static int
+http_on_message_begin(http_parser *p)
+{
+	struct http_parse	*hp = p->data;
+
+	http_head_free(hp->hp_head);
+	hp->hp_head = http_head_new(p->type == HTTP_REQUEST);
+	hp->hp_inname = 0;
+	return (0);
+}
+
+/* A piece of the request target. */
+static int
+http_on_url(http_parser *p, const char *at, size_t len)
+{
+	struct http_parse	*hp = p->data;
+
+	http_append(&hp->hp_head->hd_target, at, len);
+	return (0);
+}
+
+/* A piece of a header name; trailers are ignored (they pass through raw). */
+static int
+http_on_header_field(http_parser *p, const char *at, size_t len)
+{
+	struct http_parse	*hp = p->data;
+	struct http_header	*hh;
+
+	if (hp->hp_state != HTTP_PARSE_HEAD)
+		return (0);
+	if (!hp->hp_inname) {
+		hh = http_head_grow(hp->hp_head);
+		hh->hh_name = NULL;
+		hh->hh_value = xstrdup("");
+		hp->hp_inname = 1;
+	}
+	hh = &hp->hp_head->hd_hdrs[hp->hp_head->hd_nhdrs - 1];
+	http_append(&hh->hh_name, at, len);
+	return (0);
+}
+
+/* A piece of a header value. */
+static int
+http_on_header_value(http_parser *p, const char *at, size_t len)
+{
+	struct http_parse	*hp = p->data;
+	struct http_header	*hh;
+
+	if (hp->hp_state != HTTP_PARSE_HEAD || hp->hp_head->hd_nhdrs == 0)
+		return (0);
+	hp->hp_inname = 0;
+	hh = &hp->hp_head->hd_hdrs[hp->hp_head->hd_nhdrs - 1];
+	http_append(&hh->hh_value, at, len);
+	return (0);
+}
+
+/* The head is complete: note what the parser knows and pause. */
+static int
+http_on_headers_complete(http_parser *p)
+{
+	struct http_parse	*hp = p->data;
+	struct http_head	*hd = hp->hp_head;
+	size_t			 i, n;
+	char			*v;
+
+	hd->hd_major = p->http_major;
+	hd->hd_minor = p->http_minor;
+	hd->hd_method = p->method;
+	hd->hd_status = p->status_code;
+	hd->hd_keepalive = http_should_keep_alive(p);
+	hd->hd_chunked = (p->flags & F_CHUNKED) != 0;
+	if (p->flags & F_CONTENTLENGTH)
+		hd->hd_length = (int64_t)p->content_length;
+	hd->hd_upgrade = (p->flags & F_UPGRADE) &&
+	    (p->flags & F_CONNECTION_UPGRADE);
+	if (hd->hd_target == NULL)
+		hd->hd_target = xstrdup("");
+	/* Trailing white space is not part of a value. */
+	for (i = 0; i < hd->hd_nhdrs; i++) {
+		v = hd->hd_hdrs[i].hh_value;
+		n = strlen(v);
+		while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+			v[--n] = '\0';
+	}
+	hp->hp_state = HTTP_PARSE_HEAD_DONE;
+	http_parser_pause(p, 1);
+	if (!hd->hd_request && (hp->hp_skipbody || hd->hd_status / 100 == 1 ||
+	    hd->hd_status == 204 || hd->hd_status == 304))
+		return (1);
+	return (0);
+}
+
+/* Count body bytes (for max_body_size on chunked bodies). */
+static int
+http_on_body(http_parser *p, const char *at, size_t len)
+{
+	struct http_parse	*hp = p->data;
+
+	(void)at;
+	hp->hp_bodylen += len;
+	return (0);
+}
+
+/* The message is complete: pause so the next one waits. */
+static int
+http_on_message_complete(http_parser *p)
+{
+	struct http_parse	*hp = p->data;
+
+	hp->hp_state = HTTP_PARSE_DONE;
+	http_parser_pause(p, 1);
+	return (0);
+}
+
+/* Turn a parser error into a status and a reason. */
+static ssize_t
+http_parse_fail(struct http_parse *hp)
+{
+	enum http_errno	e = HTTP_PARSER_ERRNO(&hp->hp_parser);
+
+	hp->hp_state = HTTP_PARSE_ERROR;
+	if (e == HPE_HEADER_OVERFLOW) {
+		hp->hp_status = 431;
+		hp->hp_error = "request header too large";
+	} else {
+		hp->hp_status = 400;
+		hp->hp_error = http_errno_description(e);
+	}
+	return (-1);
+}
+
+/* Feed bytes of a head. */
+ssize_t
+http_parse_head(struct http_parse *hp, const char *data, size_t len)
+{
+	size_t	n, want, room;
+
+	if (hp->hp_state != HTTP_PARSE_HEAD)
+		return (0);
+	/* Never read more than one byte past the limit. */
+	room = hp->hp_maxhead + 1 - hp->hp_headbytes;
+	want = len < room ? len : room;
+	n = http_parser_execute(&hp->hp_parser, &http_settings, data, want);
+	if (hp->hp_state == HTTP_PARSE_HEAD_DONE) {
+		/*
+		 * Paused on the final LF, which is still unconsumed: feed it
+		 * now so that every byte after the head is body or the next
+		 * message.  A message without a body completes here.
+		 */
+		http_parser_pause(&hp->hp_parser, 0);
+		if (http_parser_execute(&hp->hp_parser, &http_settings,
+		    data + n, 1) != 1)
+			return (http_parse_fail(hp));
+		n++;
+		if (hp->hp_state != HTTP_PARSE_DONE)
+			hp->hp_state = HTTP_PARSE_BODY;
+		else if (HTTP_PARSER_ERRNO(&hp->hp_parser) == HPE_OK)
+			http_parser_pause(&hp->hp_parser, 1);
+		hp->hp_headbytes = 0;
+		return ((ssize_t)n);
+	}
+	if (HTTP_PARSER_ERRNO(&hp->hp_parser) != HPE_OK)
+		return (http_parse_fail(hp));
+	hp->hp_headbytes += n;
+	if (hp->hp_headbytes > hp->hp_maxhead) {
+		hp->hp_state = HTTP_PARSE_ERROR;
+		hp->hp_status = 431;
+		hp->hp_error = "request header too large";
+		return (-1);
+	}
+	return ((ssize_t)n);
+}
+
+/* Take the head just parsed. */
+struct http_head *
+http_parse_take(struct http_parse *hp)
+{
+	struct http_head	*hd = hp->hp_head;
+
+	hp->hp_head = NULL;
+	return (hd);
+}
+
+/* Whether a body follows the head just parsed. */
+int
+http_parse_has_body(const struct http_parse *hp)
+{
+	return (hp->hp_state == HTTP_PARSE_BODY);
+}
+
+/* Feed body bytes. */
+ssize_t
+http_parse_body(struct http_parse *hp, const char *data, size_t len)
+{
+	size_t	n;
+
+	if (hp->hp_state != HTTP_PARSE_BODY)
+		return (0);
+	n = http_parser_execute(&hp->hp_parser, &http_settings, data, len);
+	if (hp->hp_state == HTTP_PARSE_DONE)
+		return ((ssize_t)n);
+	if (HTTP_PARSER_ERRNO(&hp->hp_parser) != HPE_OK)
+		return (http_parse_fail(hp));
+	return ((ssize_t)n);
+}
+
+/* The connection closed: a body that runs until then is complete. */
+void
+http_parse_eof(struct http_parse *hp)
+{
+	if (hp->hp_state == HTTP_PARSE_BODY &&
+	    http_parse_until_eof(hp))
+		hp->hp_state = HTTP_PARSE_DONE;
+}
+
+/* Whether the current body is delimited by the connection closing. */
+int
+http_parse_until_eof(struct http_parse *hp)
+{
+	http_parser	*p = &hp->hp_parser;
+
+	if (p->type != HTTP_RESPONSE || (p->flags & F_CHUNKED))
+		return (0);
+	if (p->flags & F_CONTENTLENGTH)
+		return (0);
+	return (http_body_is_final(p) == 0 && !(p->flags & F_SKIPBODY));
+}
+
+/* Unpause for the next message. */
+void
+http_parse_next(struct http_parse *hp)
+{
+	http_parse_clear(hp);
+	http_parser_pause(&hp->hp_parser, 0);
+	hp->hp_state = HTTP_PARSE_HEAD;
+	hp->hp_headbytes = 0;
+	hp->hp_bodylen = 0;
+	hp->hp_skipbody = 0;
+	hp->hp_inname = 0;
+}
+
+/* First value of a header. */
+const char *
+http_head_get(const struct http_head *hd, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < hd->hd_nhdrs; i++) {
+		if (strcasecmp(hd->hd_hdrs[i].hh_name, name) == 0)
+			return (hd->hd_hdrs[i].hh_value);
+	}
+	return (NULL);
+}
+
+/* How many copies of a header there are. */
+size_t
+http_head_count(const struct http_head *hd, const char *name)
+{
+	size_t	i, n = 0;
+
+	for (i = 0; i < hd->hd_nhdrs; i++) {
+		if (strcasecmp(hd->hd_hdrs[i].hh_name, name) == 0)
+			n++;
+	}
+	return (n);
+}
+
+/* Whether a comma-separated value holds token. */
+static int
+http_list_has(const char *v, const char *token)
+{
+	size_t		 tlen = strlen(token), n;
+	const char	*p = v, *end;
+
+	while (*p != '\0') {
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		end = p;
+		while (*end != '\0' && *end != ',')
+			end++;
+		n = end - p;
+		while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+			n--;
+		if (n == tlen && strncasecmp(p, token, n) == 0)
+			return (1);
+		p = end;
+	}
+	return (0);
+}
+
+/* Whether any copy of a comma-separated header holds token. */
+int
+http_head_has_token(const struct http_head *hd, const char *name,
+    const char *token)
+{
+	size_t	i;
+
+	for (i = 0; i < hd->hd_nhdrs; i++) {
+		if (strcasecmp(hd->hd_hdrs[i].hh_name, name) == 0 &&
+		    http_list_has(hd->hd_hdrs[i].hh_value, token))
+			return (1);
+	}
+	return (0);
+}
+
+/* Remove every copy of a header. */
+void
+http_head_remove(struct http_head *hd, const char *name)
+{
+	size_t	i, j;
+
+	for (i = j = 0; i < hd->hd_nhdrs; i++) {
+		if (strcasecmp(hd->hd_hdrs[i].hh_name, name) == 0) {
+			free(hd->hd_hdrs[i].hh_name);
+			free(hd->hd_hdrs[i].hh_value);
+			continue;
+		}
+		hd->hd_hdrs[j++] = hd->hd_hdrs[i];
+	}
+	hd->hd_nhdrs = j;
+}
+
+/* Append a header. */
+void
+http_head_add(struct http_head *hd, const char *name, const char *value)
+{
+	struct http_header	*hh;
+
+	hh = http_head_grow(hd);
+	hh->hh_name = xstrdup(name);
+	hh->hh_value = xstrdup(value);
+}
+
+/* Replace every copy of a header with one. */
+void
+http_head_set(struct http_head *hd, const char *name, const char *value)
+{
+	http_head_remove(hd, name);
+	http_head_add(hd, name, value);
+}
+
+/* The method as text. */
+const char *
+http_head_method(const struct http_head *hd)
+{
+	return (http_method_str((enum http_method)hd->hd_method));
+}
+
+/* Whether c may appear in a header name (RFC 7230 tchar). */
+static int
+http_tchar(unsigned char c)
+{
+	if (isalnum(c))
+		return (1);
+	return (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+/* Check the rules the parser does not. */
+int
+http_head_validate(const struct http_head *hd, const char **cause)
+{
+	const char	*te, *cl, *p;
+	size_t		 i;
+
+	if (hd->hd_major != 1) {
+		*cause = "unsupported HTTP version";
+		return (-1);
+	}
+	if (hd->hd_request && hd->hd_method == HTTP_CONNECT) {
+		*cause = "CONNECT is not supported";
+		return (-1);
+	}
+	for (i = 0; i < hd->hd_nhdrs; i++) {
+		p = hd->hd_hdrs[i].hh_name;
+		if (*p == '\0') {
+			*cause = "empty header name";
+			return (-1);
+		}
+		for (; *p != '\0'; p++) {
+			if (!http_tchar((unsigned char)*p)) {
+				*cause = "invalid byte in a header name";
+				return (-1);
+			}
+		}
+		for (p = hd->hd_hdrs[i].hh_value; *p != '\0'; p++) {
+			if ((unsigned char)*p < 0x20 && *p != '\t') {
+				*cause = "invalid byte in a header value";
+				return (-1);
+			}
+			if ((unsigned char)*p == 0x7f) {
+				*cause = "invalid byte in a header value";
+				return (-1);
+			}
+		}
+	}
+	if (hd->hd_request) {
+		for (p = hd->hd_target; *p != '\0'; p++) {
+			if ((unsigned char)*p <= 0x20 ||
+			    (unsigned char)*p == 0x7f) {
+				*cause = "invalid byte in the request target";
+				return (-1);
+			}
+		}
+		if (hd->hd_target[0] == '\0') {
+			*cause = "empty request target";
+			return (-1);
+		}
+	}
+	te = http_head_get(hd, "Transfer-Encoding");
+	if (te != NULL) {
+		if (http_head_count(hd, "Transfer-Encoding") != 1 ||
+		    strcasecmp(te, "chunked") != 0) {
+			*cause = "Transfer-Encoding other than chunked";
+			return (-1);
+		}
+		if (http_head_get(hd, "Content-Length") != NULL) {
+			*cause = "Content-Length with Transfer-Encoding";
+			return (-1);
+		}
+		if (hd->hd_major == 1 && hd->hd_minor == 0) {
+			*cause = "Transfer-Encoding in HTTP/1.0";
+			return (-1);
+		}
+	}
+	cl = http_head_get(hd, "Content-Length");
+	if (cl != NULL) {
+		for (i = 0; i < hd->hd_nhdrs; i++) {
+			if (strcasecmp(hd->hd_hdrs[i].hh_name,
+			    "Content-Length") == 0 &&
+			    strcmp(hd->hd_hdrs[i].hh_value, cl) != 0) {
+				*cause = "differing Content-Length headers";
+				return (-1);
+			}
+		}
+		if (*cl == '\0' || strspn(cl, "0123456789") != strlen(cl)) {
+			*cause = "invalid Content-Length";
+			return (-1);
+		}
+	}
+	if (hd->hd_request) {
+		if (http_head_count(hd, "Host") > 1) {
+			*cause = "more than one Host header";
+			return (-1);
+		}
+		if (hd->hd_minor >= 1 && http_head_get(hd, "Host") == NULL) {
+			*cause = "HTTP/1.1 request without Host";
+			return (-1);
+		}
+	}
+	return (0);
+}
+
+/* Remove the hop-by-hop headers. */
+void
+http_head_strip_hop(struct http_head *hd, int keep_upgrade)
+{
+	static const char	*fixed[] = { "Keep-Alive", "Proxy-Connection",
+	    "TE", "Trailer" };
+	char			*named, *tok, *save;
+	size_t			 i, j;
+
+	/* First the headers that Connection names. */
+	for (i = 0; i < hd->hd_nhdrs; i++) {
+		if (strcasecmp(hd->hd_hdrs[i].hh_name, "Connection") != 0)
+			continue;
+		named = xstrdup(hd->hd_hdrs[i].hh_value);
+		for (tok = strtok_r(named, ", \t", &save); tok != NULL;
+		    tok = strtok_r(NULL, ", \t", &save)) {
+			if (strcasecmp(tok, "Connection") == 0)
+				continue;
+			if (keep_upgrade && strcasecmp(tok, "Upgrade") == 0)
+				continue;
+			for (j = 0; j < hd->hd_nhdrs; j++) {
+				if (strcasecmp(hd->hd_hdrs[j].hh_name,
+				    tok) == 0 && j != i) {
+					/* Removal below would shift i. */
+					hd->hd_hdrs[j].hh_name[0] = '\0';
+				}
+			}
+		}
+		free(named);
+	}
+	http_head_remove(hd, "");
+	http_head_remove(hd, "Connection");
+	for (i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+		http_head_remove(hd, fixed[i]);
+	if (keep_upgrade)
+		http_head_add(hd, "Connection", "upgrade");
+	else
+		http_head_remove(hd, "Upgrade");
+}
+
+/* Whether the text address ip lies inside one of the networks. */
+int
+http_ip_trusted(const char *ip, const struct cidr *nets, size_t n)
+{
+	struct sockaddr_in	 sin;
+	struct sockaddr_in6	 sin6;
+
+	if (n == 0)
+		return (0);
+	memset(&sin, 0, sizeof sin);
+	memset(&sin6, 0, sizeof sin6);
+	if (inet_pton(AF_INET, ip, &sin.sin_addr) == 1) {
+		sin.sin_family = AF_INET;
+		return (config_cidr_match(nets, n, (struct sockaddr *)&sin));
+	}
+	if (inet_pton(AF_INET6, ip, &sin6.sin6_addr) == 1) {
+		sin6.sin6_family = AF_INET6;
+		return (config_cidr_match(nets, n, (struct sockaddr *)&sin6));
+	}
+	return (0);
+}
+
+/* Copy one X-Forwarded-For entry (trimmed, ports and brackets kept off). */
+static void
+http_xff_entry(const char *p, size_t n, char *out, size_t outlen)
+{
+	while (n > 0 && (*p == ' ' || *p == '\t')) {
+		p++;
+		n--;
+	}
+	while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+		n--;
+	if (n >= outlen)
+		n = outlen - 1;
+	memcpy(out, p, n);
+	out[n] = '\0';
+}
+
+/* Rewrite X-Forwarded-For/-Proto/-Host. */
+void
+http_head_forwarded(struct http_head *hd, const char *peer,
+    const struct cidr *trusted, size_t ntrusted, struct http_client *hc)
+{
+	char		*xff = NULL, entry[64], *nv;
+	const char	*proto, *host, *end, *start;
+	size_t		 i, len;
+	int		 believe;
+
+	believe = http_ip_trusted(peer, trusted, ntrusted);
+	snprintf(hc->hc_ip, sizeof hc->hc_ip, "%s", peer);
+	hc->hc_https = 0;
+
+	/* All copies of X-Forwarded-For form one list, in order. */
+	if (believe) {
+		for (i = 0; i < hd->hd_nhdrs; i++) {
+			if (strcasecmp(hd->hd_hdrs[i].hh_name,
+			    "X-Forwarded-For") != 0)
+				continue;
+			if (xff != NULL)
+				http_append(&xff, ", ", 2);
+			http_append(&xff, hd->hd_hdrs[i].hh_value,
+			    strlen(hd->hd_hdrs[i].hh_value));
+		}
+	}
+	if (xff != NULL && *xff != '\0') {
+		/* The client is the rightmost entry not a trusted proxy. */
+		end = xff + strlen(xff);
+		while (end > xff) {
+			start = end;
+			while (start > xff && start[-1] != ',')
+				start--;
+			http_xff_entry(start, end - start, entry, sizeof entry);
+			if (entry[0] != '\0') {
+				snprintf(hc->hc_ip, sizeof hc->hc_ip, "%s",
+				    entry);
+				if (!http_ip_trusted(entry, trusted, ntrusted))
+					break;
+			}
+			end = start > xff ? start - 1 : xff;
+		}
+		len = strlen(xff) + strlen(peer) + 3;
+		nv = xmalloc(len);
+		snprintf(nv, len, "%s, %s", xff, peer);
+		http_head_set(hd, "X-Forwarded-For", nv);
+		free(nv);
+	} else
+		http_head_set(hd, "X-Forwarded-For", peer);
+	free(xff);
+
+	proto = believe ? http_head_get(hd, "X-Forwarded-Proto") : NULL;
+	if (proto != NULL && *proto != '\0') {
+		hc->hc_https = strncasecmp(proto, "https", 5) == 0 &&
+		    (proto[5] == '\0' || proto[5] == ',' || proto[5] == ' ');
+		if (http_head_count(hd, "X-Forwarded-Proto") > 1) {
+			nv = xstrdup(proto);
+			http_head_set(hd, "X-Forwarded-Proto", nv);
+			free(nv);
+		}
+	} else
+		http_head_set(hd, "X-Forwarded-Proto", "http");
+
+	host = believe ? http_head_get(hd, "X-Forwarded-Host") : NULL;
+	if (host == NULL || *host == '\0') {
+		host = http_head_get(hd, "Host");
+		if (host != NULL) {
+			nv = xstrdup(host);
+			http_head_set(hd, "X-Forwarded-Host", nv);
+			free(nv);
+		} else
+			http_head_remove(hd, "X-Forwarded-Host");
+	} else if (http_head_count(hd, "X-Forwarded-Host") > 1) {
+		nv = xstrdup(host);
+		http_head_set(hd, "X-Forwarded-Host", nv);
+		free(nv);
+	}
+}
+
+/* The reason phrase for a status. */
+const char *
+http_reason(int status)
+{
+	switch (status) {
+	case 100: return ("Continue");
+	case 101: return ("Switching Protocols");
+	case 200: return ("OK");
+	case 201: return ("Created");
+	case 202: return ("Accepted");
+	case 204: return ("No Content");
+	case 206: return ("Partial Content");
+	case 301: return ("Moved Permanently");
+	case 302: return ("Found");
+	case 303: return ("See Other");
+	case 304: return ("Not Modified");
+	case 307: return ("Temporary Redirect");
+	case 308: return ("Permanent Redirect");
+	case 400: return ("Bad Request");
+	case 401: return ("Unauthorized");
+	case 403: return ("Forbidden");
+	case 404: return ("Not Found");
+	case 405: return ("Method Not Allowed");
+	case 408: return ("Request Timeout");
+	case 409: return ("Conflict");
+	case 413: return ("Content Too Large");
+	case 422: return ("Unprocessable Content");
+	case 429: return ("Too Many Requests");
+	case 431: return ("Request Header Fields Too Large");
+	case 500: return ("Internal Server Error");
+	case 501: return ("Not Implemented");
+	case 502: return ("Bad Gateway");
+	case 503: return ("Service Unavailable");
+	case 504: return ("Gateway Timeout");
+	}
+	return (http_status_str((enum http_status)status));
+}
+
+/* Write a head. */
+void
+http_head_write(const struct http_head *hd, struct evbuffer *out)
+{
+	const struct http_header	*hh;
+	char				 line[64];
+	int				 n;
+	size_t				 i;
+
+	if (hd->hd_request) {
+		evbuffer_add(out, http_head_method(hd),
+		    strlen(http_head_method(hd)));
+		evbuffer_add(out, " ", 1);
+		evbuffer_add(out, hd->hd_target, strlen(hd->hd_target));
+		n = snprintf(line, sizeof line, " HTTP/%u.%u\r\n",
+		    hd->hd_major, hd->hd_minor);
+	} else {
+		n = snprintf(line, sizeof line, "HTTP/%u.%u %d %s\r\n",
+		    hd->hd_major, hd->hd_minor, hd->hd_status,
+		    http_reason(hd->hd_status));
+	}
+	evbuffer_add(out, line, n);
+	for (i = 0; i < hd->hd_nhdrs; i++) {
+		hh = &hd->hd_hdrs[i];
+		evbuffer_add(out, hh->hh_name, strlen(hh->hh_name));
+		evbuffer_add(out, ": ", 2);
+		evbuffer_add(out, hh->hh_value, strlen(hh->hh_value));
+		evbuffer_add(out, "\r\n", 2);
+	}
+	evbuffer_add(out, "\r\n", 2);
+}
+
+/* Write a complete short error response. */
+void
+http_error_write(struct evbuffer *out, int status, const char *msg)
+{
+	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n"
+	    "Content-Type: text/plain; charset=utf-8\r\n"
+	    "Content-Length: %zu\r\n"
+	    "Connection: close\r\n"
+	    "\r\n"
+	    "%s\n", status, http_reason(status), strlen(msg) + 1, msg);
+}

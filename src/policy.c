@@ -1,0 +1,277 @@
+/*
+ * policy.c -- the actions on unload and expire.
+ *
+ * session.c calls policy_event() for every event it generates and
+ * policy_persist() for every change to a session's durable part, both from
+ * the same loop callback; store.c commits the two together at the end of
+ * the tick, so a state change and its consequences (outbox message,
+ * pending removal) are durable together.
+ *
+ * A removal is recorded as pending before it is handed to fsutil's worker
+ * and forgotten when the worker reports back, so a removal interrupted by a
+ * crash runs again at the next start.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "event.h"
+#include "fsutil.h"
+#include "log.h"
+#include "metrics.h"
+#include "policy.h"
+#include "session.h"
+#include "store.h"
+#include "webhook.h"
+
+static struct metric	*policy_m_removed;
+static struct metric	*policy_m_failed;
+static struct metric	*policy_m_refused;
+static int		 policy_attached;
+
+/* Whether key is a valid session key. */
+int
+policy_key_valid(const char *key)
+{
+	size_t	n;
+
+	for (n = 0; key[n] != '\0'; n++) {
+		if (n >= SESSION_KEY_MAX)
+			return (0);
+		if (!((key[n] >= 'A' && key[n] <= 'Z') ||
+		    (key[n] >= 'a' && key[n] <= 'z') ||
+		    (key[n] >= '0' && key[n] <= '9') ||
+		    key[n] == '_' || key[n] == '-'))
+			return (0);
+	}
+	return (n > 0);
+}
+
+/* Replace every {session} in tmpl by key. */
+int
+policy_expand(const char *tmpl, const char *key, char *out, size_t len)
+{
+	static const char	 tag[] = "{session}";
+	const char		*p, *q;
+	size_t			 o = 0, n, klen;
+
+	if (!policy_key_valid(key) || len == 0)
+		return (-1);
+	klen = strlen(key);
+	for (p = tmpl; *p != '\0'; ) {
+		if (strncmp(p, tag, sizeof tag - 1) == 0) {
+			q = key;
+			n = klen;
+			p += sizeof tag - 1;
+		} else {
+			q = p;
+			n = 1;
+			p++;
+		}
+		if (o + n >= len)
+			return (-1);
+		memcpy(out + o, q, n);
+		o += n;
+	}
+	out[o] = '\0';
+
+	/* Absolute, and no "." or ".." component: never outside its root. */
+	if (out[0] != '/' || strcmp(out, "/") == 0)
+		return (-1);
+	for (p = out; *p != '\0'; p = q) {
+		while (*p == '/')
+			p++;
+		q = strchr(p, '/');
+		if (q == NULL)
+			q = p + strlen(p);
+		if ((q - p == 1 && p[0] == '.') ||
+		    (q - p == 2 && p[0] == '.' && p[1] == '.'))
+			return (-1);
+	}
+	return (0);
+}
+
+/* fsutil's report on one removal; runs on the loop. */
+static void
+policy_removed_cb(const char *path, int error, void *arg)
+{
+	int64_t	id = (int64_t)(intptr_t)arg;
+
+	store_removal_done(id);
+	if (error != 0) {
+		log_error("cannot remove %s: %s", path, strerror(error));
+		metrics_inc(policy_m_failed);
+		return;
+	}
+	log_debug("removed %s", path);
+	metrics_inc(policy_m_removed);
+}
+
+/* Record a removal as pending and hand it to the worker. */
+static void
+policy_remove(const char *path)
+{
+	int64_t	id;
+
+	id = store_removal_add(path);
+	if (fsutil_remove_async(path, policy_removed_cb,
+	    (void *)(intptr_t)id) != 0) {
+		log_error("cannot queue the removal of %s", path);
+		metrics_inc(policy_m_failed);
+		store_removal_done(id);
+	}
+}
+
+/* The event sink. */
+void
+policy_event(const struct jevent *ev, void *arg)
+{
+	const struct policy	*po = daemon_policy();
+	const struct action	*ac;
+	char			 path[4096];
+	size_t			 i, nremove = 0;
+
+	(void)arg;
+	ac = ev->je_type == JEVENT_UNLOAD ? &po->po_unload : &po->po_expire;
+	if (!policy_key_valid(ev->je_session)) {
+		/* session.c only accepts valid keys; refuse to act otherwise. */
+		log_error("%s with an invalid session key ignored",
+		    jevent_type_name(ev->je_type));
+		metrics_inc(policy_m_refused);
+		return;
+	}
+	for (i = 0; i < ac->ac_nremove; i++) {
+		if (policy_expand(ac->ac_remove[i], ev->je_session, path,
+		    sizeof path) != 0) {
+			log_error("%s %s: template %s does not give a clean "
+			    "path", jevent_type_name(ev->je_type),
+			    ev->je_session, ac->ac_remove[i]);
+			metrics_inc(policy_m_refused);
+			continue;
+		}
+		policy_remove(path);
+		nremove++;
+	}
+	if (ac->ac_webhook != NULL && *ac->ac_webhook != '\0')
+		webhook_enqueue(ev, ac->ac_webhook);
+	log_info("%s %s (%s): %zu removal%s, %s",
+	    jevent_type_name(ev->je_type), ev->je_session,
+	    jevent_reason_name(ev->je_reason), nremove,
+	    nremove == 1 ? "" : "s",
+	    ac->ac_webhook != NULL ? "webhook queued" : "no webhook");
+}
+
+/* session.c's persistence callback: queue the durable part for the store. */
+static void
+policy_persist(const struct session_rec *sr, int gone, void *arg)
+{
+	struct store_session	ss;
+
+	(void)arg;
+	if (gone) {
+		store_session_del(sr->sr_key);
+		return;
+	}
+	memset(&ss, 0, sizeof ss);
+	snprintf(ss.ss_key, sizeof ss.ss_key, "%s", sr->sr_key);
+	ss.ss_created_at = sr->sr_created_at;
+	ss.ss_last_seen = sr->sr_last_seen;
+	snprintf(ss.ss_client_ip, sizeof ss.ss_client_ip, "%s",
+	    sr->sr_client_ip);
+	ss.ss_requests = sr->sr_requests;
+	ss.ss_live = sr->sr_live;
+	ss.ss_ever_live = sr->sr_ever_live;
+	ss.ss_unloaded = sr->sr_unloaded;
+	store_session_put(&ss);
+}
+
+/* Hand one stored session back to the session table. */
+static void
+policy_restore_cb(const struct store_session *ss, void *arg)
+{
+	struct session_rec	sr;
+	size_t			*n = arg;
+
+	if (!policy_key_valid(ss->ss_key)) {
+		store_session_del(ss->ss_key);
+		return;
+	}
+	memset(&sr, 0, sizeof sr);
+	snprintf(sr.sr_key, sizeof sr.sr_key, "%s", ss->ss_key);
+	sr.sr_created_at = ss->ss_created_at;
+	sr.sr_last_seen = ss->ss_last_seen;
+	snprintf(sr.sr_client_ip, sizeof sr.sr_client_ip, "%s",
+	    ss->ss_client_ip);
+	sr.sr_requests = ss->ss_requests;
+	sr.sr_live = ss->ss_live;
+	sr.sr_ever_live = ss->ss_ever_live;
+	sr.sr_unloaded = ss->ss_unloaded;
+	session_restore(&sr);
+	(*n)++;
+}
+
+/* Run again a removal that was pending when the last run ended. */
+static void
+policy_resume_cb(int64_t id, const char *path, void *arg)
+{
+	size_t	*n = arg;
+
+	if (fsutil_remove_async(path, policy_removed_cb,
+	    (void *)(intptr_t)id) != 0) {
+		log_error("cannot queue the removal of %s", path);
+		return;
+	}
+	(*n)++;
+}
+
+/* Metrics and pending removals. */
+int
+policy_setup(char **cause)
+{
+	size_t	n = 0;
+
+	policy_m_removed = metrics_counter("janitor_removals_total",
+	    "result=\"ok\"", "Directory removals by result.");
+	policy_m_failed = metrics_counter("janitor_removals_total",
+	    "result=\"error\"", "Directory removals by result.");
+	policy_m_refused = metrics_counter("janitor_removals_refused_total",
+	    NULL, "Removals not attempted: invalid key or unclean path.");
+	if (store_load_removals(policy_resume_cb, &n, cause) != 0)
+		return (-1);
+	if (n > 0)
+		log_info("%zu pending removals resumed", n);
+	return (0);
+}
+
+/* Set up, attach to the session table and restore stored sessions. */
+int
+policy_init(char **cause)
+{
+	size_t	n = 0;
+
+	if (policy_setup(cause) != 0)
+		return (-1);
+	session_set_sink(policy_event, NULL);
+	session_set_persist(policy_persist, NULL);
+	policy_attached = 1;
+	if (store_load_sessions(policy_restore_cb, &n, cause) != 0)
+		return (-1);
+	if (n > 0)
+		log_info("%zu sessions restored from the state file", n);
+	return (0);
+}
+
+/*
+ * Nothing to free.  The sink and persistence stay attached: the session
+ * table may still persist its final state while it is freed, and the store
+ * closes after it.
+ */
+void
+policy_free(void)
+{
+	policy_attached = 0;
+}

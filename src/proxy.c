@@ -1,0 +1,1289 @@
+/*
+ * proxy.c -- the relay, after OpenBSD relayd.
+ *
+ * A connection owns two sides: the client bufferevent and, while an
+ * exchange runs, one upstream bufferevent (from upstream.c's pool or new).
+ * Phases switch by swapping read callbacks:
+ *
+ *   client: head -> body (Content-Length or chunked, raw) -> idle
+ *   upstream: head (1xx heads are passed on) -> body (raw) -> done
+ *   after a 101 to an upgrade request: tunnel both ways
+ *
+ * then back to head for the next (keep-alive, possibly pipelined) request,
+ * or to closing (write what is left, shut down, linger briefly so the last
+ * response is not destroyed by a reset).  Reading one side stops while the
+ * other side's output is above PROXY_HIGH and resumes from that side's
+ * write callback (low watermark); EV_READ is disabled explicitly, since a
+ * read high-watermark alone spins (libevent #891).
+ *
+ * Every way out goes through proxy_close(), which logs one debug line,
+ * frees both sides and defers freeing the connection itself to the next
+ * loop turn, so a callback that closes its own connection can still look
+ * at c_closed afterwards.
+ */
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "clock.h"
+#include "config.h"
+#include "daemon.h"
+#include "http.h"
+#include "listen.h"
+#include "log.h"
+#include "metrics.h"
+#include "proxy.h"
+#include "upstream.h"
+
+/* Stop reading a side while its partner has this much unsent. */
+#define PROXY_HIGH		(256 * 1024)
+/* ...and resume once it is down to this. */
+#define PROXY_LOW		(64 * 1024)
+/* Pipelined bytes buffered while an exchange runs. */
+#define PROXY_PIPELINE_MAX	(64 * 1024)
+/* The largest response head accepted from the app. */
+#define PROXY_RESP_HEAD_MAX	(64 * 1024)
+/* How long a last response may take to leave, and to linger after. */
+#define PROXY_CLOSE_MS		30000
+#define PROXY_LINGER_MS		2000
+/* How many iovecs are looked at per parse step. */
+#define PROXY_IOV		16
+
+enum proxy_phase {
+	PROXY_HEAD,		/* waiting for or reading a request head */
+	PROXY_XCHG,		/* an exchange runs */
+	PROXY_TUNNEL,		/* after 101: bytes both ways */
+	PROXY_CLOSING,		/* writing a last response, then closing */
+};
+
+struct proxy_conn;
+
+struct proxy_xchg {
+	struct proxy_conn	*x_conn;
+	struct http_head	*x_req;
+	struct http_head	*x_resp;
+	struct http_head	*x_addhdrs;	/* queued response headers */
+	struct http_client	 x_client;
+	void			*x_tag;
+	enum proxy_channel	 x_kind;
+	int			 x_status;	/* final status, 0 before */
+	int			 x_upgrade;	/* a WebSocket upgrade request */
+	struct evbuffer		*x_replay;	/* the head again, for a retry */
+	int			 x_retried;
+	int			 x_req_done;	/* request fully forwarded */
+	int			 x_resp_sent;	/* response head went out */
+	int			 x_got;		/* a response byte arrived */
+	int			 x_upkeep;	/* upstream reusable afterwards */
+};
+
+struct proxy_conn {
+	uint64_t		 c_id;
+	struct policy		*c_po;
+	struct bufferevent	*c_bev;
+	char			 c_peer[64];
+	int64_t			 c_start;
+	enum proxy_phase	 c_phase;
+	struct http_parse	 c_req;
+	struct proxy_xchg	 c_x;
+	int			 c_xactive;
+	struct bufferevent	*c_ubev;
+	int			 c_uconnected;
+	struct http_parse	 c_resp;
+	struct event		*c_timer;
+	int64_t			 c_active;	/* last tunnel/stream traffic */
+	int			 c_started;	/* a byte of this head came */
+	int			 c_keepalive;
+	int			 c_cpaused;	/* client reading stopped */
+	int			 c_upaused;	/* upstream reading stopped */
+	int			 c_shut;	/* write side shut down */
+	int			 c_eof;		/* the client half-closed */
+	struct bufferevent	*c_drain;	/* close when this has drained */
+	enum proxy_channel	 c_kind;	/* what the gauge counts it as */
+	unsigned		 c_nreq;
+	int			 c_closed;
+	const char		*c_why;		/* why it is closing */
+	TAILQ_ENTRY(proxy_conn)	 c_entry;
+};
+TAILQ_HEAD(proxy_conns, proxy_conn);
+
+static struct proxy_conns	 proxy_live = TAILQ_HEAD_INITIALIZER(proxy_live);
+static struct proxy_conns	 proxy_dead = TAILQ_HEAD_INITIALIZER(proxy_dead);
+static long			 proxy_nconns;
+static uint64_t			 proxy_next_id;
+static struct listen_set	*proxy_listeners;
+static struct proxy_hooks	 proxy_hooks;
+
+static struct metric		*proxy_m_class[6];
+static struct metric		*proxy_m_kind[3];
+static struct metric		*proxy_m_uperr;
+
+static void	proxy_client_head(struct bufferevent *, void *);
+static void	proxy_client_body(struct bufferevent *, void *);
+static void	proxy_client_idle(struct bufferevent *, void *);
+static void	proxy_client_write(struct bufferevent *, void *);
+static void	proxy_client_event(struct bufferevent *, short, void *);
+static void	proxy_linger_read(struct bufferevent *, void *);
+static void	proxy_up_head(struct bufferevent *, void *);
+static void	proxy_up_body(struct bufferevent *, void *);
+static void	proxy_up_write(struct bufferevent *, void *);
+static void	proxy_up_event(struct bufferevent *, short, void *);
+static void	proxy_tunnel_read(struct bufferevent *, void *);
+static void	proxy_close(struct proxy_conn *, const char *);
+static void	proxy_error(struct proxy_conn *, int, const char *);
+
+/* Set the hooks the session module provides. */
+void
+proxy_set_hooks(const struct proxy_hooks *ph)
+{
+	if (ph == NULL)
+		memset(&proxy_hooks, 0, sizeof proxy_hooks);
+	else
+		proxy_hooks = *ph;
+}
+
+/* The request method. */
+const char *
+proxy_xchg_method(struct proxy_xchg *x)
+{
+	return (http_head_method(x->x_req));
+}
+
+/* The raw request target. */
+const char *
+proxy_xchg_target(struct proxy_xchg *x)
+{
+	return (x->x_req->hd_target);
+}
+
+/* First value of a request header. */
+const char *
+proxy_xchg_header(struct proxy_xchg *x, const char *name)
+{
+	return (http_head_get(x->x_req, name));
+}
+
+/* Remove a request header before forwarding. */
+void
+proxy_xchg_header_remove(struct proxy_xchg *x, const char *name)
+{
+	http_head_remove(x->x_req, name);
+}
+
+/* Add a request header. */
+void
+proxy_xchg_header_add(struct proxy_xchg *x, const char *name,
+    const char *value)
+{
+	http_head_add(x->x_req, name, value);
+}
+
+/* Queue a response header. */
+void
+proxy_xchg_response_header_add(struct proxy_xchg *x, const char *name,
+    const char *value)
+{
+	if (x->x_addhdrs == NULL)
+		x->x_addhdrs = http_head_new(0);
+	http_head_add(x->x_addhdrs, name, value);
+}
+
+/* The client's address. */
+const char *
+proxy_xchg_client_ip(struct proxy_xchg *x)
+{
+	return (x->x_client.hc_ip);
+}
+
+/* Whether the request came over https. */
+int
+proxy_xchg_https(struct proxy_xchg *x)
+{
+	return (x->x_client.hc_https);
+}
+
+/* The client socket. */
+int
+proxy_xchg_client_fd(struct proxy_xchg *x)
+{
+	return (bufferevent_getfd(x->x_conn->c_bev));
+}
+
+/* The connection's policy. */
+const struct policy *
+proxy_xchg_policy(struct proxy_xchg *x)
+{
+	return (x->x_conn->c_po);
+}
+
+/* Arm the connection's one timer (0 = off). */
+static void
+proxy_timer_set(struct proxy_conn *c, msec_t ms)
+{
+	struct timeval	tv;
+
+	if (ms <= 0) {
+		evtimer_del(c->c_timer);
+		return;
+	}
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(c->c_timer, &tv);
+}
+
+/* Move the connection to another bucket of the connections gauge. */
+static void
+proxy_kind_set(struct proxy_conn *c, enum proxy_channel kind)
+{
+	if (c->c_kind == kind)
+		return;
+	metrics_dec(proxy_m_kind[c->c_kind]);
+	metrics_inc(proxy_m_kind[kind]);
+	c->c_kind = kind;
+}
+
+/* Set the upstream side's timeouts for where the exchange stands. */
+static void
+proxy_up_timeouts(struct proxy_conn *c)
+{
+	struct policy	*po = c->c_po;
+	struct timeval	 rt, wt, *r = NULL, *w = NULL;
+	msec_t		 ms;
+
+	if (c->c_ubev == NULL)
+		return;
+	if (!c->c_uconnected && po->po_limits.upstream_connect_timeout > 0) {
+		ms = po->po_limits.upstream_connect_timeout;
+		wt.tv_sec = ms / 1000;
+		wt.tv_usec = (ms % 1000) * 1000;
+		w = &wt;
+	}
+	if (c->c_phase == PROXY_XCHG && c->c_x.x_req_done &&
+	    c->c_x.x_kind == PROXY_CHANNEL_NONE &&
+	    po->po_limits.upstream_timeout > 0) {
+		ms = po->po_limits.upstream_timeout;
+		rt.tv_sec = ms / 1000;
+		rt.tv_usec = (ms % 1000) * 1000;
+		r = &rt;
+	}
+	bufferevent_set_timeouts(c->c_ubev, r, w);
+}
+
+/* Drop the upstream side without reusing it. */
+static void
+proxy_up_drop(struct proxy_conn *c)
+{
+	if (c->c_ubev != NULL)
+		bufferevent_free(c->c_ubev);
+	c->c_ubev = NULL;
+	c->c_upaused = 0;
+}
+
+/* Count a final status by class. */
+static void
+proxy_count_status(int status)
+{
+	if (status >= 100 && status < 600)
+		metrics_inc(proxy_m_class[status / 100]);
+}
+
+/* The exchange is over: tell the session module and forget it. */
+static void
+proxy_xchg_end(struct proxy_conn *c)
+{
+	struct proxy_xchg	*x = &c->c_x;
+
+	if (!c->c_xactive)
+		return;
+	c->c_xactive = 0;
+	if (x->x_tag != NULL && proxy_hooks.ph_done != NULL)
+		proxy_hooks.ph_done(x->x_tag, x->x_kind, proxy_hooks.ph_arg);
+	proxy_count_status(x->x_status);
+	http_head_free(x->x_req);
+	http_head_free(x->x_resp);
+	http_head_free(x->x_addhdrs);
+	if (x->x_replay != NULL)
+		evbuffer_free(x->x_replay);
+	memset(x, 0, sizeof *x);
+}
+
+/* Free a closed connection, a loop turn after it closed. */
+static void
+proxy_free_conn(evutil_socket_t fd, short events, void *arg)
+{
+	struct proxy_conn	*c = arg;
+
+	(void)fd;
+	(void)events;
+	TAILQ_REMOVE(&proxy_dead, c, c_entry);
+	free(c);
+}
+
+/* The one exit of a connection. */
+static void
+proxy_close(struct proxy_conn *c, const char *msg)
+{
+	if (c->c_closed)
+		return;
+	c->c_closed = 1;
+	proxy_xchg_end(c);
+	log_debug("conn %" PRIu64 " %s: closed after %u request(s), %" PRId64
+	    " ms: %s", c->c_id, c->c_peer, c->c_nreq,
+	    clock_mono_ms() - c->c_start, msg);
+	bufferevent_free(c->c_bev);
+	c->c_bev = NULL;
+	proxy_up_drop(c);
+	event_free(c->c_timer);
+	http_parse_clear(&c->c_req);
+	http_parse_clear(&c->c_resp);
+	metrics_dec(proxy_m_kind[c->c_kind]);
+	config_unref(c->c_po);
+	TAILQ_REMOVE(&proxy_live, c, c_entry);
+	proxy_nconns--;
+	TAILQ_INSERT_TAIL(&proxy_dead, c, c_entry);
+	event_base_once(daemon_base(), -1, EV_TIMEOUT, proxy_free_conn, c,
+	    NULL);
+}
+
+/* Write what is left, shut down, linger, close. */
+static void
+proxy_closing(struct proxy_conn *c, const char *why)
+{
+	c->c_phase = PROXY_CLOSING;
+	c->c_why = why;
+	proxy_up_drop(c);
+	bufferevent_setcb(c->c_bev, proxy_linger_read, proxy_client_write,
+	    proxy_client_event, c);
+	bufferevent_setwatermark(c->c_bev, EV_WRITE, 0, 0);
+	bufferevent_enable(c->c_bev, EV_READ | EV_WRITE);
+	c->c_cpaused = 0;
+	proxy_timer_set(c, PROXY_CLOSE_MS);
+	if (evbuffer_get_length(bufferevent_get_output(c->c_bev)) == 0)
+		proxy_client_write(c->c_bev, c);
+}
+
+/* Log the request line of the current exchange, for error messages. */
+static void
+proxy_request_line(struct proxy_conn *c, char *buf, size_t len)
+{
+	struct http_head	*hd = c->c_x.x_req;
+
+	if (!c->c_xactive || hd == NULL) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	snprintf(buf, len, "%s %.200s", http_head_method(hd), hd->hd_target);
+}
+
+/* Answer with an error (or just close if a response already started). */
+static void
+proxy_error(struct proxy_conn *c, int status, const char *msg)
+{
+	struct proxy_xchg	*x = &c->c_x;
+	char			 line[256];
+
+	proxy_request_line(c, line, sizeof line);
+	log_msg(status >= 500 ? LOG_LEVEL_WARN : LOG_LEVEL_INFO,
+	    "conn %" PRIu64 " %s: %d %s: %s (%s)", c->c_id, c->c_peer, status,
+	    http_reason(status), msg, line);
+	if (c->c_xactive && x->x_resp_sent) {
+		proxy_close(c, msg);
+		return;
+	}
+	proxy_up_drop(c);
+	http_error_write(bufferevent_get_output(c->c_bev), status, msg);
+	if (c->c_xactive)
+		x->x_status = status;
+	else
+		proxy_count_status(status);
+	proxy_xchg_end(c);
+	c->c_keepalive = 0;
+	proxy_closing(c, msg);
+}
+
+/* The upstream failed: 502/504, or a plain close once a response began. */
+static void
+proxy_up_fail(struct proxy_conn *c, int status, const char *msg)
+{
+	metrics_inc(proxy_m_uperr);
+	proxy_error(c, status, msg);
+}
+
+/* Get an upstream connection for the current exchange. */
+static int
+proxy_up_connect(struct proxy_conn *c, int fresh)
+{
+	struct policy	*po = c->c_po;
+	char		*cause = NULL;
+	int		 reused;
+
+	c->c_ubev = upstream_get(&po->po_upstream,
+	    po->po_limits.upstream_connect_timeout, fresh, &reused, &cause);
+	if (c->c_ubev == NULL) {
+		log_debug("conn %" PRIu64 ": upstream %s: %s", c->c_id,
+		    po->po_upstream.ad_text, cause);
+		return (-1);
+	}
+	c->c_uconnected = reused;
+	c->c_upaused = 0;
+	bufferevent_setcb(c->c_ubev, proxy_up_head, proxy_up_write,
+	    proxy_up_event, c);
+	bufferevent_setwatermark(c->c_ubev, EV_WRITE, PROXY_LOW, 0);
+	bufferevent_enable(c->c_ubev, EV_READ | EV_WRITE);
+	return (reused);
+}
+
+/* Whether a method may be sent twice. */
+static int
+proxy_idempotent(unsigned method)
+{
+	switch (method) {
+	case HTTP_GET:
+	case HTTP_HEAD:
+	case HTTP_OPTIONS:
+	case HTTP_TRACE:
+	case HTTP_PUT:
+	case HTTP_DELETE:
+		return (1);
+	}
+	return (0);
+}
+
+/* A request head is complete: check it, rewrite it, send it upstream. */
+static void
+proxy_request(struct proxy_conn *c)
+{
+	struct proxy_xchg	*x = &c->c_x;
+	struct policy		*po = c->c_po;
+	struct http_head	*hd;
+	struct evbuffer		*out;
+	const char		*cause;
+	int			 reused;
+
+	hd = http_parse_take(&c->c_req);
+	proxy_timer_set(c, 0);
+	memset(x, 0, sizeof *x);
+	x->x_conn = c;
+	x->x_req = hd;
+	c->c_xactive = 1;
+	c->c_phase = PROXY_XCHG;
+	c->c_nreq++;
+	c->c_keepalive = hd->hd_keepalive && !daemon_stopping();
+	if (http_head_validate(hd, &cause) != 0) {
+		proxy_error(c, 400, cause);
+		return;
+	}
+	if (po->po_limits.max_body_size > 0 &&
+	    hd->hd_length > (int64_t)po->po_limits.max_body_size) {
+		proxy_error(c, 413, "request body too large");
+		return;
+	}
+	x->x_upgrade = hd->hd_upgrade && hd->hd_method == HTTP_GET &&
+	    http_head_has_token(hd, "Upgrade", "websocket");
+	x->x_req_done = !http_parse_has_body(&c->c_req);
+	http_head_strip_hop(hd, x->x_upgrade);
+	http_head_forwarded(hd, c->c_peer, po->po_trusted, po->po_ntrusted,
+	    &x->x_client);
+	if (proxy_hooks.ph_request != NULL)
+		x->x_tag = proxy_hooks.ph_request(x, proxy_hooks.ph_arg);
+
+	if ((reused = proxy_up_connect(c, 0)) == -1) {
+		proxy_up_fail(c, 502, "upstream unreachable");
+		return;
+	}
+	http_parse_init(&c->c_resp, HTTP_RESPONSE, PROXY_RESP_HEAD_MAX);
+	c->c_resp.hp_skipbody = hd->hd_method == HTTP_HEAD;
+	out = bufferevent_get_output(c->c_ubev);
+	http_head_write(hd, out);
+	/* A pooled connection may have died meanwhile: keep a copy. */
+	if (reused && x->x_req_done && proxy_idempotent(hd->hd_method)) {
+		x->x_replay = evbuffer_new();
+		http_head_write(hd, x->x_replay);
+	}
+	if (!x->x_req_done) {
+		bufferevent_setcb(c->c_bev, proxy_client_body,
+		    proxy_client_write, proxy_client_event, c);
+		proxy_client_body(c->c_bev, c);
+		return;
+	}
+	bufferevent_setcb(c->c_bev, proxy_client_idle, proxy_client_write,
+	    proxy_client_event, c);
+	proxy_up_timeouts(c);
+	proxy_client_idle(c->c_bev, c);
+}
+
+/* Client bytes while waiting for a request head. */
+static void
+proxy_client_head(struct bufferevent *bev, void *arg)
+{
+	struct proxy_conn	*c = arg;
+	struct evbuffer		*in = bufferevent_get_input(bev);
+	size_t			 len, want;
+	unsigned char		*p;
+	ssize_t			 n;
+
+	while (!c->c_closed && c->c_phase == PROXY_HEAD &&
+	    (len = evbuffer_get_length(in)) > 0) {
+		if (!c->c_started) {
+			c->c_started = 1;
+			proxy_timer_set(c, c->c_po->po_limits.header_timeout);
+		}
+		want = c->c_req.hp_maxhead + 1;
+		if (want > len)
+			want = len;
+		p = evbuffer_pullup(in, want);
+		n = http_parse_head(&c->c_req, (const char *)p, want);
+		if (n < 0) {
+			proxy_error(c, c->c_req.hp_status, c->c_req.hp_error);
+			return;
+		}
+		evbuffer_drain(in, n);
+		if (c->c_req.hp_state == HTTP_PARSE_HEAD)
+			return;
+		c->c_started = 0;
+		proxy_request(c);
+	}
+}
+
+/* Feed a side's input through a body parser; returns bytes or -1. */
+static ssize_t
+proxy_body_span(struct http_parse *hp, struct evbuffer *in)
+{
+	struct evbuffer_iovec	 iov[PROXY_IOV];
+	int			 i, n;
+	ssize_t			 r, total = 0;
+
+	n = evbuffer_peek(in, -1, NULL, iov, PROXY_IOV);
+	if (n > PROXY_IOV)
+		n = PROXY_IOV;
+	for (i = 0; i < n; i++) {
+		r = http_parse_body(hp, iov[i].iov_base, iov[i].iov_len);
+		if (r < 0)
+			return (-1);
+		total += r;
+		if ((size_t)r < iov[i].iov_len || hp->hp_state != HTTP_PARSE_BODY)
+			break;
+	}
+	return (total);
+}
+
+/* Client bytes of a request body: forward them raw. */
+static void
+proxy_client_body(struct bufferevent *bev, void *arg)
+{
+	struct proxy_conn	*c = arg;
+	struct proxy_xchg	*x = &c->c_x;
+	struct evbuffer		*in = bufferevent_get_input(bev);
+	struct evbuffer		*out;
+	uint64_t		 max = c->c_po->po_limits.max_body_size;
+	ssize_t			 n;
+
+	if (c->c_ubev == NULL)
+		return;
+	out = bufferevent_get_output(c->c_ubev);
+	while (evbuffer_get_length(in) > 0 &&
+	    c->c_req.hp_state == HTTP_PARSE_BODY) {
+		n = proxy_body_span(&c->c_req, in);
+		if (n < 0) {
+			proxy_error(c, 400, c->c_req.hp_error);
+			return;
+		}
+		if (max > 0 && c->c_req.hp_bodylen > max) {
+			proxy_error(c, 413, "request body too large");
+			return;
+		}
+		if (n == 0)
+			break;
+		evbuffer_remove_buffer(in, out, n);
+	}
+	if (c->c_req.hp_state == HTTP_PARSE_DONE) {
+		x->x_req_done = 1;
+		bufferevent_setcb(bev, proxy_client_idle, proxy_client_write,
+		    proxy_client_event, c);
+		proxy_up_timeouts(c);
+		proxy_client_idle(bev, c);
+		return;
+	}
+	if (evbuffer_get_length(out) >= PROXY_HIGH) {
+		bufferevent_disable(bev, EV_READ);
+		c->c_cpaused = 1;
+	}
+}
+
+/* Client bytes while the response runs: pipelined requests wait. */
+static void
+proxy_client_idle(struct bufferevent *bev, void *arg)
+{
+	struct proxy_conn	*c = arg;
+
+	if (evbuffer_get_length(bufferevent_get_input(bev)) >
+	    PROXY_PIPELINE_MAX) {
+		bufferevent_disable(bev, EV_READ);
+		c->c_cpaused = 1;
+	}
+}
+
+/* Client bytes after the last response: thrown away while lingering. */
+static void
+proxy_linger_read(struct bufferevent *bev, void *arg)
+{
+	struct evbuffer	*in = bufferevent_get_input(bev);
+
+	(void)arg;
+	evbuffer_drain(in, evbuffer_get_length(in));
+}
+
+/* The client's output drained below the low mark. */
+static void
+proxy_client_write(struct bufferevent *bev, void *arg)
+{
+	struct proxy_conn	*c = arg;
+
+	if (c->c_upaused && c->c_ubev != NULL) {
+		c->c_upaused = 0;
+		bufferevent_enable(c->c_ubev, EV_READ);
+	}
+	if (evbuffer_get_length(bufferevent_get_output(bev)) != 0)
+		return;
+	if (c->c_drain == bev) {
+		proxy_close(c, "tunnel closed");
+		return;
+	}
+	if (c->c_phase == PROXY_CLOSING && c->c_eof) {
+		proxy_close(c, c->c_why != NULL ? c->c_why : "done");
+		return;
+	}
+	if (c->c_phase == PROXY_CLOSING && !c->c_shut) {
+		c->c_shut = 1;
+		shutdown(bufferevent_getfd(bev), SHUT_WR);
+		proxy_timer_set(c, PROXY_LINGER_MS);
+	}
+}
+
+/* The client closed, failed, or timed out. */
+static void
+proxy_client_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct proxy_conn	*c = arg;
+	const char		*msg;
+
+	(void)bev;
+	msg = (what & BEV_EVENT_EOF) ? "client closed" :
+	    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR());
+	switch (c->c_phase) {
+	case PROXY_CLOSING:
+		if ((what & BEV_EVENT_EOF) && evbuffer_get_length(
+		    bufferevent_get_output(c->c_bev)) > 0) {
+			/* Half-closed: the last response still goes out. */
+			c->c_eof = 1;
+			bufferevent_disable(c->c_bev, EV_READ);
+			return;
+		}
+		proxy_close(c, c->c_why != NULL ? c->c_why : msg);
+		return;
+	case PROXY_TUNNEL:
+		if (c->c_ubev != NULL &&
+		    evbuffer_get_length(bufferevent_get_output(c->c_ubev)) > 0) {
+			/* Let what the client said reach the app first. */
+			bufferevent_disable(c->c_bev, EV_READ);
+			c->c_drain = c->c_ubev;
+			bufferevent_setwatermark(c->c_ubev, EV_WRITE, 0, 0);
+			proxy_timer_set(c, PROXY_LINGER_MS);
+			return;
+		}
+		proxy_close(c, msg);
+		return;
+	case PROXY_HEAD:
+		proxy_close(c, msg);
+		return;
+	case PROXY_XCHG:
+		proxy_close(c, (what & BEV_EVENT_EOF) ?
+		    "client went away during an exchange" : msg);
+		return;
+	}
+}
+
+/* The exchange's response is complete. */
+static void
+proxy_resp_done(struct proxy_conn *c)
+{
+	struct proxy_xchg	*x = &c->c_x;
+	struct bufferevent	*ubev = c->c_ubev;
+
+	if (!x->x_req_done)
+		c->c_keepalive = 0;
+	c->c_ubev = NULL;
+	c->c_upaused = 0;
+	if (x->x_req_done && x->x_upkeep &&
+	    c->c_resp.hp_state == HTTP_PARSE_DONE &&
+	    evbuffer_get_length(bufferevent_get_input(ubev)) == 0 &&
+	    evbuffer_get_length(bufferevent_get_output(ubev)) == 0)
+		upstream_put(ubev, &c->c_po->po_upstream);
+	else
+		bufferevent_free(ubev);
+	http_parse_clear(&c->c_resp);
+	proxy_xchg_end(c);
+	proxy_kind_set(c, PROXY_CHANNEL_NONE);
+	if (!c->c_keepalive || daemon_stopping()) {
+		proxy_closing(c, "done");
+		return;
+	}
+	c->c_phase = PROXY_HEAD;
+	c->c_started = 0;
+	http_parse_next(&c->c_req);
+	bufferevent_setcb(c->c_bev, proxy_client_head, proxy_client_write,
+	    proxy_client_event, c);
+	if (c->c_cpaused) {
+		c->c_cpaused = 0;
+		bufferevent_enable(c->c_bev, EV_READ);
+	}
+	proxy_timer_set(c, c->c_po->po_limits.keepalive_timeout);
+	if (evbuffer_get_length(bufferevent_get_input(c->c_bev)) > 0)
+		proxy_client_head(c->c_bev, c);
+}
+
+/* Put the queued response headers into the head. */
+static void
+proxy_add_queued(struct proxy_xchg *x, struct http_head *hd)
+{
+	size_t	i;
+
+	if (x->x_addhdrs == NULL)
+		return;
+	for (i = 0; i < x->x_addhdrs->hd_nhdrs; i++)
+		http_head_add(hd, x->x_addhdrs->hd_hdrs[i].hh_name,
+		    x->x_addhdrs->hd_hdrs[i].hh_value);
+}
+
+/* A 101 to an upgrade request: from now on, bytes both ways. */
+static void
+proxy_tunnel(struct proxy_conn *c)
+{
+	struct proxy_xchg	*x = &c->c_x;
+	struct http_head	*hd = x->x_resp;
+
+	x->x_kind = PROXY_CHANNEL_WEBSOCKET;
+	x->x_status = 101;
+	if (x->x_tag != NULL && proxy_hooks.ph_response != NULL)
+		proxy_hooks.ph_response(x, x->x_tag, 101, x->x_kind,
+		    proxy_hooks.ph_arg);
+	http_head_strip_hop(hd, 1);
+	proxy_add_queued(x, hd);
+	http_head_write(hd, bufferevent_get_output(c->c_bev));
+	x->x_resp_sent = 1;
+	c->c_phase = PROXY_TUNNEL;
+	proxy_kind_set(c, PROXY_CHANNEL_WEBSOCKET);
+	bufferevent_setcb(c->c_bev, proxy_tunnel_read, proxy_client_write,
+	    proxy_client_event, c);
+	bufferevent_setcb(c->c_ubev, proxy_tunnel_read, proxy_up_write,
+	    proxy_up_event, c);
+	bufferevent_set_timeouts(c->c_ubev, NULL, NULL);
+	bufferevent_enable(c->c_bev, EV_READ);
+	bufferevent_enable(c->c_ubev, EV_READ);
+	c->c_cpaused = c->c_upaused = 0;
+	c->c_active = clock_mono_ms();
+	proxy_timer_set(c, c->c_po->po_limits.tunnel_timeout);
+	if (evbuffer_get_length(bufferevent_get_input(c->c_ubev)) > 0)
+		proxy_tunnel_read(c->c_ubev, c);
+	if (!c->c_closed &&
+	    evbuffer_get_length(bufferevent_get_input(c->c_bev)) > 0)
+		proxy_tunnel_read(c->c_bev, c);
+}
+
+/*
+ * A response head arrived.  Returns 0 for an interim (1xx) head, 1 once
+ * the final head is handled, -1 if the connection closed.
+ */
+static int
+proxy_response(struct proxy_conn *c)
+{
+	struct proxy_xchg	*x = &c->c_x;
+	struct http_head	*hd;
+	const char		*ct;
+	int			 skip;
+
+	hd = http_parse_take(&c->c_resp);
+	if (hd->hd_status / 100 == 1 && hd->hd_status != 101) {
+		/* 100 Continue and friends pass through as they are. */
+		http_head_strip_hop(hd, 0);
+		http_head_write(hd, bufferevent_get_output(c->c_bev));
+		http_head_free(hd);
+		skip = c->c_resp.hp_skipbody;
+		http_parse_next(&c->c_resp);
+		c->c_resp.hp_skipbody = skip;
+		return (0);
+	}
+	x->x_resp = hd;
+	if (hd->hd_status == 101) {
+		if (!x->x_upgrade) {
+			proxy_up_fail(c, 502, "unexpected 101 from upstream");
+			return (-1);
+		}
+		proxy_tunnel(c);
+		return (c->c_closed ? -1 : 1);
+	}
+	ct = http_head_get(hd, "Content-Type");
+	if (ct != NULL && strncasecmp(ct, "text/event-stream", 17) == 0)
+		x->x_kind = PROXY_CHANNEL_SSE;
+	x->x_status = hd->hd_status;
+	x->x_upkeep = hd->hd_keepalive;
+	if (c->c_resp.hp_state == HTTP_PARSE_BODY &&
+	    http_parse_until_eof(&c->c_resp)) {
+		x->x_upkeep = 0;
+		c->c_keepalive = 0;
+	}
+	http_head_strip_hop(hd, 0);
+	if (!c->c_keepalive || daemon_stopping())
+		http_head_add(hd, "Connection", "close");
+	else if (x->x_req->hd_minor == 0)
+		http_head_add(hd, "Connection", "keep-alive");
+	if (x->x_tag != NULL && proxy_hooks.ph_response != NULL)
+		proxy_hooks.ph_response(x, x->x_tag, hd->hd_status, x->x_kind,
+		    proxy_hooks.ph_arg);
+	proxy_add_queued(x, hd);
+	http_head_write(hd, bufferevent_get_output(c->c_bev));
+	x->x_resp_sent = 1;
+	if (x->x_kind == PROXY_CHANNEL_SSE) {
+		proxy_kind_set(c, PROXY_CHANNEL_SSE);
+		c->c_active = clock_mono_ms();
+		proxy_timer_set(c, c->c_po->po_limits.tunnel_timeout);
+	}
+	if (c->c_resp.hp_state == HTTP_PARSE_DONE) {
+		proxy_resp_done(c);
+		return (c->c_closed ? -1 : 1);
+	}
+	proxy_up_timeouts(c);
+	bufferevent_setcb(c->c_ubev, proxy_up_body, proxy_up_write,
+	    proxy_up_event, c);
+	return (1);
+}
+
+/* Upstream bytes while waiting for the response head. */
+static void
+proxy_up_head(struct bufferevent *bev, void *arg)
+{
+	struct proxy_conn	*c = arg;
+	struct proxy_xchg	*x = &c->c_x;
+	struct evbuffer		*in = bufferevent_get_input(bev);
+	size_t			 len, want;
+	unsigned char		*p;
+	ssize_t			 n;
+	int			 rc;
+
+	if (evbuffer_get_length(in) > 0 && !x->x_got) {
+		x->x_got = 1;
+		if (x->x_replay != NULL) {
+			evbuffer_free(x->x_replay);
+			x->x_replay = NULL;
+		}
+	}
+	while ((len = evbuffer_get_length(in)) > 0) {
+		want = c->c_resp.hp_maxhead + 1;
+		if (want > len)
+			want = len;
+		p = evbuffer_pullup(in, want);
+		n = http_parse_head(&c->c_resp, (const char *)p, want);
+		if (n < 0) {
+			proxy_up_fail(c, 502, "malformed response from upstream");
+			return;
+		}
+		evbuffer_drain(in, n);
+		if (c->c_resp.hp_state == HTTP_PARSE_HEAD)
+			return;
+		rc = proxy_response(c);
+		if (rc == -1 || c->c_closed)
+			return;
+		if (rc == 1)
+			break;
+	}
+	if (c->c_phase == PROXY_XCHG && c->c_ubev == bev &&
+	    evbuffer_get_length(in) > 0)
+		proxy_up_body(bev, c);
+}
+
+/* Upstream bytes of a response body: forward them raw. */
+static void
+proxy_up_body(struct bufferevent *bev, void *arg)
+{
+	struct proxy_conn	*c = arg;
+	struct proxy_xchg	*x = &c->c_x;
+	struct evbuffer		*in = bufferevent_get_input(bev);
+	struct evbuffer		*out = bufferevent_get_output(c->c_bev);
+	ssize_t			 n;
+
+	while (evbuffer_get_length(in) > 0 &&
+	    c->c_resp.hp_state == HTTP_PARSE_BODY) {
+		n = proxy_body_span(&c->c_resp, in);
+		if (n < 0) {
+			metrics_inc(proxy_m_uperr);
+			proxy_close(c, "malformed response body from upstream");
+			return;
+		}
+		if (n == 0)
+			break;
+		evbuffer_remove_buffer(in, out, n);
+	}
+	if (x->x_kind == PROXY_CHANNEL_SSE)
+		c->c_active = clock_mono_ms();
+	if (c->c_resp.hp_state == HTTP_PARSE_DONE) {
+		proxy_resp_done(c);
+		return;
+	}
+	if (evbuffer_get_length(out) >= PROXY_HIGH) {
+		bufferevent_disable(bev, EV_READ);
+		c->c_upaused = 1;
+	}
+}
+
+/* The upstream's output drained below the low mark. */
+static void
+proxy_up_write(struct bufferevent *bev, void *arg)
+{
+	struct proxy_conn	*c = arg;
+
+	if (c->c_cpaused && (c->c_phase == PROXY_TUNNEL ||
+	    (c->c_phase == PROXY_XCHG && !c->c_x.x_req_done))) {
+		c->c_cpaused = 0;
+		bufferevent_enable(c->c_bev, EV_READ);
+	}
+	if (c->c_drain == bev &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		proxy_close(c, "tunnel closed");
+}
+
+/* Send the request again on a fresh connection (once). */
+static int
+proxy_retry(struct proxy_conn *c)
+{
+	struct proxy_xchg	*x = &c->c_x;
+
+	proxy_up_drop(c);
+	x->x_retried = 1;
+	log_debug("conn %" PRIu64 ": pooled upstream connection was dead, "
+	    "retrying", c->c_id);
+	if (proxy_up_connect(c, 1) == -1)
+		return (-1);
+	evbuffer_add_buffer(bufferevent_get_output(c->c_ubev), x->x_replay);
+	evbuffer_free(x->x_replay);
+	x->x_replay = NULL;
+	proxy_up_timeouts(c);
+	return (0);
+}
+
+/* The upstream connected, closed, failed or timed out. */
+static void
+proxy_up_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct proxy_conn	*c = arg;
+	struct proxy_xchg	*x = &c->c_x;
+	const char		*msg;
+
+	if (what & BEV_EVENT_CONNECTED) {
+		c->c_uconnected = 1;
+		proxy_up_timeouts(c);
+		return;
+	}
+	if (c->c_phase == PROXY_TUNNEL) {
+		if (evbuffer_get_length(bufferevent_get_output(c->c_bev)) > 0) {
+			/* Let the app's last words reach the client. */
+			bufferevent_disable(bev, EV_READ);
+			c->c_drain = c->c_bev;
+			bufferevent_setwatermark(c->c_bev, EV_WRITE, 0, 0);
+			proxy_timer_set(c, PROXY_LINGER_MS);
+			return;
+		}
+		proxy_close(c, "tunnel closed by upstream");
+		return;
+	}
+	if (what & BEV_EVENT_TIMEOUT) {
+		if (!c->c_uconnected)
+			proxy_up_fail(c, 502, "upstream connect timeout");
+		else
+			proxy_up_fail(c, 504, "upstream timeout");
+		return;
+	}
+	if ((what & BEV_EVENT_EOF) &&
+	    c->c_resp.hp_state == HTTP_PARSE_BODY) {
+		http_parse_eof(&c->c_resp);
+		if (c->c_resp.hp_state == HTTP_PARSE_DONE) {
+			x->x_upkeep = 0;
+			proxy_resp_done(c);
+			return;
+		}
+	}
+	if (!x->x_got && x->x_replay != NULL && !x->x_retried) {
+		if (proxy_retry(c) == 0)
+			return;
+		proxy_up_fail(c, 502, "upstream unreachable");
+		return;
+	}
+	if (what & BEV_EVENT_EOF)
+		msg = x->x_got ? "upstream closed mid-response" :
+		    "upstream closed before answering";
+	else
+		msg = evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR());
+	proxy_up_fail(c, 502, msg);
+}
+
+/* Tunnel bytes: copy them to the other side. */
+static void
+proxy_tunnel_read(struct bufferevent *bev, void *arg)
+{
+	struct proxy_conn	*c = arg;
+	struct bufferevent	*other;
+	struct evbuffer		*out;
+
+	other = bev == c->c_bev ? c->c_ubev : c->c_bev;
+	if (other == NULL)
+		return;
+	out = bufferevent_get_output(other);
+	evbuffer_add_buffer(out, bufferevent_get_input(bev));
+	c->c_active = clock_mono_ms();
+	if (evbuffer_get_length(out) >= PROXY_HIGH) {
+		bufferevent_disable(bev, EV_READ);
+		if (bev == c->c_bev)
+			c->c_cpaused = 1;
+		else
+			c->c_upaused = 1;
+	}
+}
+
+/* The connection's timer: head, keep-alive, stream or closing deadline. */
+static void
+proxy_timer(evutil_socket_t fd, short events, void *arg)
+{
+	struct proxy_conn	*c = arg;
+	msec_t			 idle, limit;
+
+	(void)fd;
+	(void)events;
+	if (c->c_drain != NULL) {
+		proxy_close(c, "tunnel closed");
+		return;
+	}
+	switch (c->c_phase) {
+	case PROXY_HEAD:
+		if (c->c_started || c->c_nreq == 0)
+			proxy_error(c, 408, "request head timeout");
+		else
+			proxy_close(c, "keep-alive timeout");
+		return;
+	case PROXY_XCHG:
+	case PROXY_TUNNEL:
+		limit = c->c_po->po_limits.tunnel_timeout;
+		idle = clock_mono_ms() - c->c_active;
+		if (idle < limit) {
+			proxy_timer_set(c, limit - idle);
+			return;
+		}
+		proxy_close(c, "tunnel timeout");
+		return;
+	case PROXY_CLOSING:
+		proxy_close(c, c->c_why != NULL ? c->c_why : "closing");
+		return;
+	}
+}
+
+/* A new client connection. */
+static void
+proxy_accept(int fd, struct sockaddr *sa, int socklen, void *arg)
+{
+	struct policy		*po = daemon_policy();
+	struct proxy_conn	*c;
+	int			 one = 1;
+
+	(void)socklen;
+	(void)arg;
+	if (daemon_stopping()) {
+		close(fd);
+		return;
+	}
+	c = xcalloc(1, sizeof *c);
+	c->c_id = ++proxy_next_id;
+	c->c_po = config_ref(po);
+	c->c_start = clock_mono_ms();
+	switch (sa->sa_family) {
+	case AF_INET:
+		inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr,
+		    c->c_peer, sizeof c->c_peer);
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+		break;
+	case AF_INET6:
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr,
+		    c->c_peer, sizeof c->c_peer);
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+		break;
+	default:
+		/* A unix-socket peer is a local process. */
+		snprintf(c->c_peer, sizeof c->c_peer, "127.0.0.1");
+		break;
+	}
+	c->c_bev = bufferevent_socket_new(daemon_base(), fd,
+	    BEV_OPT_CLOSE_ON_FREE);
+	if (c->c_bev == NULL) {
+		close(fd);
+		config_unref(c->c_po);
+		free(c);
+		return;
+	}
+	c->c_timer = evtimer_new(daemon_base(), proxy_timer, c);
+	http_parse_init(&c->c_req, HTTP_REQUEST,
+	    po->po_limits.max_header_size);
+	TAILQ_INSERT_TAIL(&proxy_live, c, c_entry);
+	proxy_nconns++;
+	c->c_kind = PROXY_CHANNEL_NONE;
+	metrics_inc(proxy_m_kind[PROXY_CHANNEL_NONE]);
+	bufferevent_setcb(c->c_bev, proxy_client_head, proxy_client_write,
+	    proxy_client_event, c);
+	bufferevent_setwatermark(c->c_bev, EV_WRITE, PROXY_LOW, 0);
+	bufferevent_enable(c->c_bev, EV_READ | EV_WRITE);
+	if (po->po_limits.max_connections > 0 &&
+	    proxy_nconns > po->po_limits.max_connections) {
+		proxy_error(c, 503, "too many connections");
+		return;
+	}
+	proxy_timer_set(c, po->po_limits.header_timeout);
+}
+
+/* Open the listeners the policy names. */
+static struct listen_set *
+proxy_listen(const struct policy *po, char **cause)
+{
+	return (listen_open(po->po_listen, po->po_nlisten, "proxy",
+	    proxy_accept, NULL, cause));
+}
+
+/* A new policy: re-open listeners if listen: changed; flush the pool. */
+static void
+proxy_reload(const struct policy *old, const struct policy *new, void *arg)
+{
+	char	*cause = NULL;
+
+	(void)arg;
+	if (proxy_listeners != NULL && !listen_inherited(proxy_listeners) &&
+	    !listen_same(old->po_listen, old->po_nlisten, new->po_listen,
+	    new->po_nlisten)) {
+		listen_close(proxy_listeners);
+		proxy_listeners = proxy_listen(new, &cause);
+		if (proxy_listeners == NULL) {
+			log_error("reload: %s; keeping the old addresses",
+			    cause);
+			free(cause);
+			cause = NULL;
+			proxy_listeners = proxy_listen(old, &cause);
+			if (proxy_listeners == NULL) {
+				log_error("reload: %s", cause);
+				free(cause);
+			}
+		}
+	}
+	if (old->po_upstream.ad_len != new->po_upstream.ad_len ||
+	    memcmp(&old->po_upstream.ad_ss, &new->po_upstream.ad_ss,
+	    old->po_upstream.ad_len) != 0)
+		upstream_flush();
+	http_parser_set_max_header_size(PROXY_RESP_HEAD_MAX >
+	    new->po_limits.max_header_size ? PROXY_RESP_HEAD_MAX :
+	    (uint32_t)new->po_limits.max_header_size + 1);
+}
+
+/* Stopping: accept no more, close idle connections. */
+static void
+proxy_stop(void *arg)
+{
+	struct proxy_conn	*c, *next;
+
+	(void)arg;
+	listen_close(proxy_listeners);
+	proxy_listeners = NULL;
+	upstream_flush();
+	for (c = TAILQ_FIRST(&proxy_live); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, c_entry);
+		if (c->c_phase == PROXY_HEAD && !c->c_started &&
+		    evbuffer_get_length(bufferevent_get_input(c->c_bev)) == 0)
+			proxy_close(c, "stopping");
+	}
+}
+
+/* Whether connections are still open. */
+static int
+proxy_busy(void *arg)
+{
+	(void)arg;
+	return (proxy_nconns > 0);
+}
+
+/* Register the metrics. */
+static void
+proxy_metrics(void)
+{
+	static const char	*classes[] = { NULL, "1xx", "2xx", "3xx",
+	    "4xx", "5xx" };
+	static const char	*kinds[] = { "http", "websocket", "sse" };
+	char			 labels[64];
+	int			 i;
+
+	for (i = 1; i < 6; i++) {
+		snprintf(labels, sizeof labels, "class=\"%s\"", classes[i]);
+		proxy_m_class[i] = metrics_counter("janitor_http_requests_total",
+		    labels, "Proxied requests by status class.");
+	}
+	proxy_m_class[0] = proxy_m_class[5];
+	for (i = 0; i < 3; i++) {
+		snprintf(labels, sizeof labels, "kind=\"%s\"", kinds[i]);
+		proxy_m_kind[i] = metrics_gauge("janitor_connections", labels,
+		    "Open client connections by kind.");
+	}
+	proxy_m_uperr = metrics_counter("janitor_upstream_errors_total", NULL,
+	    "Exchanges that failed because of the upstream.");
+}
+
+/* Start relaying. */
+int
+proxy_init(char **cause)
+{
+	struct policy	*po = daemon_policy();
+
+	proxy_metrics();
+	http_parser_set_max_header_size(PROXY_RESP_HEAD_MAX >
+	    po->po_limits.max_header_size ? PROXY_RESP_HEAD_MAX :
+	    (uint32_t)po->po_limits.max_header_size + 1);
+	proxy_listeners = proxy_listen(po, cause);
+	if (proxy_listeners == NULL)
+		return (-1);
+	daemon_on_reload(proxy_reload, NULL);
+	daemon_on_stop(proxy_stop, NULL);
+	daemon_on_busy(proxy_busy, NULL);
+	return (0);
+}
+
+/* Close everything. */
+void
+proxy_free(void)
+{
+	struct proxy_conn	*c;
+
+	listen_close(proxy_listeners);
+	proxy_listeners = NULL;
+	while ((c = TAILQ_FIRST(&proxy_live)) != NULL)
+		proxy_close(c, "exiting");
+	while ((c = TAILQ_FIRST(&proxy_dead)) != NULL) {
+		TAILQ_REMOVE(&proxy_dead, c, c_entry);
+		free(c);
+	}
+	upstream_flush();
+}

@@ -1,0 +1,961 @@
+/*
+ * session.c -- the session table, the state machine of "Session life" and
+ * its timers.
+ *
+ * The table is a chained hash keyed with SipHash (keys come from clients),
+ * sized from sessions.capacity so that it does not rehash under load.  A
+ * list in order of last activity gives capacity its victim in O(1).
+ *
+ * Timers live in one hashed timing wheel: 65536 slots of 100 ms, about 1.8
+ * hours a turn.  A session sits in at most one slot, filed under the
+ * earliest moment something might happen to it.  Activity that only moves
+ * that moment later (a request) does not touch the wheel: when the slot
+ * comes round the session is looked at again and filed anew.  So a request
+ * costs O(1) whatever the number of sessions, and an idle session costs
+ * one small allocation and a bucket pointer.
+ *
+ * The wheel is run in slices of at most two milliseconds of real time;
+ * when a slice runs out, the rest is picked up from a zero timeout, so a
+ * million sessions expiring at once never stall the loop.
+ */
+#include <sys/queue.h>
+#include <sys/random.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+
+#include "clock.h"
+#include "config.h"
+#include "daemon.h"
+#include "event.h"
+#include "log.h"
+#include "metrics.h"
+#include "proxy.h"
+#include "session.h"
+#include "sessionapi.h"
+#include "sessionhook.h"
+#include "sessionkey.h"
+
+#define SESSION_TICK_MS		100
+#define SESSION_SLOTS		65536		/* a power of two */
+#define SESSION_SLICE_NS	1000000		/* real time per slice */
+#define SESSION_PERSIST_MS	10000		/* lazy last_seen */
+#define SESSION_NEVER		INT64_MAX
+#define SESSION_NO_MARK		INT64_MIN
+
+#define SF_EVER_LIVE		0x01
+#define SF_UNLOAD_PENDING	0x02
+#define SF_UNLOADED		0x04
+#define SF_GONE			0x08
+#define SF_WHEEL		0x10
+
+struct session {
+	struct session		*s_hnext;	/* hash chain */
+	TAILQ_ENTRY(session)	 s_lru;		/* by last activity */
+	LIST_ENTRY(session)	 s_wheel;	/* timer slot */
+	int64_t			 s_deadline;	/* mono ms filed under */
+	int64_t			 s_created;	/* wall ms */
+	int64_t			 s_seen;	/* wall ms of last activity */
+	int64_t			 s_active;	/* mono ms of last activity */
+	int64_t			 s_mark;	/* mono ms of last close or unload */
+	int64_t			 s_persisted;	/* mono ms of last persist */
+	uint64_t		 s_requests;
+	uint32_t		 s_channels;
+	uint32_t		 s_refs;
+	uint8_t			 s_flags;
+	uint8_t			 s_keylen;
+	char			 s_ip[46];
+	char			 s_key[];	/* s_keylen + 1 bytes */
+};
+
+TAILQ_HEAD(session_lru, session);
+LIST_HEAD(session_slot, session);
+
+static struct session		**session_buckets;
+static size_t			  session_nbuckets;	/* a power of two */
+static size_t			  session_nsessions;
+static size_t			  session_nstate[3];
+static uint64_t			  session_sipkey[2];
+static struct session_lru	  session_lru = TAILQ_HEAD_INITIALIZER(session_lru);
+
+static struct session_slot	 *session_slots;
+static int64_t			  session_cursor;	/* next tick to run */
+static size_t			  session_nwheel;
+static struct event		 *session_timer;
+static int64_t			  session_armed = -1;	/* tick armed for */
+static int			  session_running;	/* inside a slice */
+
+static jevent_sink		  session_sink;
+static void			 *session_sink_arg;
+static session_persist_cb	  session_persist_fn;
+static void			 *session_persist_arg;
+
+static struct metric		 *session_m_created;
+static struct metric		 *session_m_unloads;
+static struct metric		 *session_m_expired[JREASON_ADMIN + 1];
+
+static void	session_schedule(struct session *);
+static void	session_arm(void);
+static void	session_arm_at(int64_t);
+
+/* One SipHash round. */
+#define SIPROUND do {							\
+	v0 += v1; v1 = v1 << 13 | v1 >> 51; v1 ^= v0;			\
+	v0 = v0 << 32 | v0 >> 32;					\
+	v2 += v3; v3 = v3 << 16 | v3 >> 48; v3 ^= v2;			\
+	v0 += v3; v3 = v3 << 21 | v3 >> 43; v3 ^= v0;			\
+	v2 += v1; v1 = v1 << 17 | v1 >> 47; v1 ^= v2;			\
+	v2 = v2 << 32 | v2 >> 32;					\
+} while (0)
+
+/* SipHash-2-4 of a key with the process's secret: clients choose keys. */
+static uint64_t
+session_hash(const char *s, size_t len)
+{
+	uint64_t	v0 = 0x736f6d6570736575ULL ^ session_sipkey[0];
+	uint64_t	v1 = 0x646f72616e646f6dULL ^ session_sipkey[1];
+	uint64_t	v2 = 0x6c7967656e657261ULL ^ session_sipkey[0];
+	uint64_t	v3 = 0x7465646279746573ULL ^ session_sipkey[1];
+	uint64_t	m, b = (uint64_t)len << 56;
+	size_t		i, left = len & 7;
+
+	for (i = 0; i + 8 <= len; i += 8) {
+		memcpy(&m, s + i, 8);
+		v3 ^= m;
+		SIPROUND;
+		SIPROUND;
+		v0 ^= m;
+	}
+	for (; left > 0; left--)
+		b |= (uint64_t)(unsigned char)s[i + left - 1] << (8 * (left - 1));
+	v3 ^= b;
+	SIPROUND;
+	SIPROUND;
+	v0 ^= b;
+	v2 ^= 0xff;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	return (v0 ^ v1 ^ v2 ^ v3);
+}
+
+/* Real elapsed nanoseconds since *start (the loop-stall budget, not policy). */
+static int64_t
+session_elapsed_ns(const struct timespec *start)
+{
+	struct timespec	now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return ((int64_t)(now.tv_sec - start->tv_sec) * 1000000000 +
+	    (now.tv_nsec - start->tv_nsec));
+}
+
+/* The state a session shows. */
+enum session_state
+session_state(const struct session *s)
+{
+	if (s->s_channels > 0)
+		return (SESSION_LIVE);
+	if (s->s_flags & SF_UNLOADED)
+		return (SESSION_UNLOADED);
+	return (SESSION_IDLE);
+}
+
+/* "idle", "live" or "unloaded". */
+const char *
+session_state_name(enum session_state st)
+{
+	switch (st) {
+	case SESSION_LIVE:
+		return ("live");
+	case SESSION_UNLOADED:
+		return ("unloaded");
+	default:
+		return ("idle");
+	}
+}
+
+/* Move a session from one state count to its current one. */
+static void
+session_recount(struct session *s, enum session_state old)
+{
+	enum session_state	now = session_state(s);
+
+	if (now != old && !(s->s_flags & SF_GONE)) {
+		session_nstate[old]--;
+		session_nstate[now]++;
+	}
+}
+
+/* The session's key. */
+const char *
+session_key(const struct session *s)
+{
+	return (s->s_key);
+}
+
+/* How many live channels the session has. */
+unsigned
+session_channels(const struct session *s)
+{
+	return (s->s_channels);
+}
+
+/* Whether the session has expired (only references keep it). */
+int
+session_gone(const struct session *s)
+{
+	return ((s->s_flags & SF_GONE) != 0);
+}
+
+/* Fill a store record from the session. */
+void
+session_get_rec(const struct session *s, struct session_rec *sr)
+{
+	memset(sr, 0, sizeof *sr);
+	memcpy(sr->sr_key, s->s_key, s->s_keylen + 1);
+	sr->sr_created_at = s->s_created;
+	sr->sr_last_seen = s->s_seen;
+	snprintf(sr->sr_client_ip, sizeof sr->sr_client_ip, "%s", s->s_ip);
+	sr->sr_requests = s->s_requests;
+	sr->sr_live = s->s_channels > 0 || (s->s_flags & SF_UNLOAD_PENDING);
+	sr->sr_ever_live = (s->s_flags & SF_EVER_LIVE) != 0;
+	sr->sr_unloaded = (s->s_flags & SF_UNLOADED) != 0;
+}
+
+/* Tell the store. */
+static void
+session_persist(struct session *s, int gone)
+{
+	struct session_rec	sr;
+
+	s->s_persisted = clock_mono_ms();
+	if (session_persist_fn == NULL)
+		return;
+	session_get_rec(s, &sr);
+	session_persist_fn(&sr, gone, session_persist_arg);
+}
+
+/* Hand one event to the sink, or log it when there is none. */
+static void
+session_emit(struct session *s, enum jevent_type type,
+    enum jevent_reason reason)
+{
+	struct jevent	je;
+
+	memset(&je, 0, sizeof je);
+	je.je_type = type;
+	je.je_reason = reason;
+	memcpy(je.je_session, s->s_key, s->s_keylen + 1);
+	je.je_at = clock_wall_ms();
+	je.je_created_at = s->s_created;
+	je.je_last_seen = s->s_seen;
+	snprintf(je.je_client_ip, sizeof je.je_client_ip, "%s", s->s_ip);
+	je.je_requests = s->s_requests;
+	if (type == JEVENT_UNLOAD)
+		metrics_inc(session_m_unloads);
+	else
+		metrics_inc(session_m_expired[reason]);
+	if (session_sink != NULL)
+		session_sink(&je, session_sink_arg);
+	else
+		log_info("session %s: %s (%s)", s->s_key,
+		    jevent_type_name(type), jevent_reason_name(reason));
+}
+
+/* The bucket a key belongs to. */
+static struct session **
+session_bucket(const char *key, size_t len)
+{
+	return (&session_buckets[session_hash(key, len) &
+	    (session_nbuckets - 1)]);
+}
+
+/* Find a session by key, or NULL. */
+struct session *
+session_find(const char *key)
+{
+	struct session	*s;
+	size_t		 len = strlen(key);
+
+	if (session_buckets == NULL)
+		return (NULL);
+	for (s = *session_bucket(key, len); s != NULL; s = s->s_hnext) {
+		if (s->s_keylen == len && memcmp(s->s_key, key, len) == 0)
+			return (s);
+	}
+	return (NULL);
+}
+
+/* Double the buckets (only when capacity is unlimited or above the size). */
+static void
+session_grow(void)
+{
+	struct session	**old = session_buckets, *s, *next, **b;
+	size_t		  n = session_nbuckets, i;
+
+	session_nbuckets *= 2;
+	session_buckets = xcalloc(session_nbuckets, sizeof *session_buckets);
+	for (i = 0; i < n; i++) {
+		for (s = old[i]; s != NULL; s = next) {
+			next = s->s_hnext;
+			b = session_bucket(s->s_key, s->s_keylen);
+			s->s_hnext = *b;
+			*b = s;
+		}
+	}
+	free(old);
+}
+
+/* Unlink a session from its bucket. */
+static void
+session_unhash(struct session *s)
+{
+	struct session	**p;
+
+	for (p = session_bucket(s->s_key, s->s_keylen); *p != NULL;
+	    p = &(*p)->s_hnext) {
+		if (*p == s) {
+			*p = s->s_hnext;
+			return;
+		}
+	}
+}
+
+/* Take a reference. */
+struct session *
+session_ref(struct session *s)
+{
+	s->s_refs++;
+	return (s);
+}
+
+/* Drop a reference; free at the last. */
+void
+session_unref(struct session *s)
+{
+	if (--s->s_refs == 0)
+		free(s);
+}
+
+/* The tick a deadline falls in (rounded up: a slot is run when all of it is due). */
+static int64_t
+session_tick_of(int64_t ms)
+{
+	return (ms / SESSION_TICK_MS + (ms % SESSION_TICK_MS != 0));
+}
+
+/* Take a session out of the wheel. */
+static void
+session_wheel_remove(struct session *s)
+{
+	if (s->s_flags & SF_WHEEL) {
+		LIST_REMOVE(s, s_wheel);
+		s->s_flags &= ~SF_WHEEL;
+		session_nwheel--;
+	}
+}
+
+/* File a session in the wheel under deadline. */
+static void
+session_wheel_insert(struct session *s, int64_t deadline)
+{
+	int64_t	t;
+
+	if (session_nwheel == 0 && session_armed < 0)
+		session_cursor = clock_mono_ms() / SESSION_TICK_MS;
+	t = session_tick_of(deadline);
+	if (t < session_cursor)
+		t = session_cursor;
+	s->s_deadline = deadline;
+	s->s_flags |= SF_WHEEL;
+	LIST_INSERT_HEAD(&session_slots[t & (SESSION_SLOTS - 1)], s, s_wheel);
+	session_nwheel++;
+	if (!session_running && (session_armed < 0 || t < session_armed))
+		session_arm_at(t);
+}
+
+/* The earliest moment something may happen to the session, or NEVER. */
+static int64_t
+session_next(const struct session *s)
+{
+	const struct policy	*po = daemon_policy();
+	int64_t			 d = SESSION_NEVER, e, from;
+
+	if (po->po_expire_ttl > 0)
+		d = s->s_active + po->po_expire_ttl;
+	if (s->s_channels > 0)
+		return (d);
+	if (s->s_flags & SF_UNLOAD_PENDING)
+		e = s->s_mark + po->po_unload_grace;
+	else {
+		from = s->s_mark > s->s_active ? s->s_mark : s->s_active;
+		e = from + po->po_expire_after_disconnect;
+	}
+	return (e < d ? e : d);
+}
+
+/* Keep the session's slot no later than its next deadline. */
+static void
+session_schedule(struct session *s)
+{
+	int64_t	d;
+
+	if (s->s_flags & SF_GONE)
+		return;
+	d = session_next(s);
+	if (d == SESSION_NEVER) {
+		session_wheel_remove(s);
+		return;
+	}
+	/* Filed earlier than needed: it is looked at again then. */
+	if ((s->s_flags & SF_WHEEL) && s->s_deadline <= d)
+		return;
+	session_wheel_remove(s);
+	session_wheel_insert(s, d);
+}
+
+/* Mark activity now: last seen, and the end of the activity list. */
+static void
+session_touch(struct session *s, int64_t now)
+{
+	s->s_active = now;
+	s->s_seen = clock_wall_ms();
+	if (!(s->s_flags & SF_GONE)) {
+		TAILQ_REMOVE(&session_lru, s, s_lru);
+		TAILQ_INSERT_TAIL(&session_lru, s, s_lru);
+	}
+}
+
+/* Fire unload: the last channel closed grace ago (or the session ends). */
+static void
+session_unload(struct session *s, int64_t now)
+{
+	enum session_state	old = session_state(s);
+
+	s->s_flags &= ~SF_UNLOAD_PENDING;
+	s->s_flags |= SF_UNLOADED;
+	s->s_mark = now;
+	session_recount(s, old);
+	session_emit(s, JEVENT_UNLOAD, JREASON_DISCONNECT);
+	session_persist(s, 0);
+}
+
+/* Fire expire and forget the session; references may keep it a while. */
+static void
+session_expire(struct session *s, enum jevent_reason reason)
+{
+	if (s->s_flags & SF_GONE)
+		return;
+	/* Unload always precedes expire for a session that was ever live. */
+	if ((s->s_flags & SF_EVER_LIVE) && !(s->s_flags & SF_UNLOADED))
+		session_unload(s, clock_mono_ms());
+	session_emit(s, JEVENT_EXPIRE, reason);
+	session_nstate[session_state(s)]--;
+	session_nsessions--;
+	session_wheel_remove(s);
+	session_unhash(s);
+	TAILQ_REMOVE(&session_lru, s, s_lru);
+	s->s_flags |= SF_GONE;
+	session_persist(s, 1);
+	session_unref(s);		/* the table's reference */
+}
+
+/* Expire the session with key now; -1 when unknown. */
+int
+session_expire_key(const char *key, enum jevent_reason reason)
+{
+	struct session	*s;
+
+	if ((s = session_find(key)) == NULL)
+		return (-1);
+	session_expire(s, reason);
+	return (0);
+}
+
+/* Act on whatever is due for the session at now, then file it again. */
+static void
+session_fire(struct session *s, int64_t now)
+{
+	const struct policy	*po = daemon_policy();
+	int64_t			 from;
+
+	for (;;) {
+		if (s->s_flags & SF_GONE)
+			return;
+		if (po->po_expire_ttl > 0 &&
+		    now >= s->s_active + po->po_expire_ttl) {
+			session_expire(s, JREASON_TIME_TO_LIVE);
+			return;
+		}
+		if (s->s_channels > 0)
+			break;
+		if (s->s_flags & SF_UNLOAD_PENDING) {
+			if (now < s->s_mark + po->po_unload_grace)
+				break;
+			session_unload(s, now);
+			continue;
+		}
+		from = s->s_mark > s->s_active ? s->s_mark : s->s_active;
+		if (now >= from + po->po_expire_after_disconnect) {
+			session_expire(s, JREASON_AFTER_DISCONNECT);
+			return;
+		}
+		break;
+	}
+	session_schedule(s);
+}
+
+/* Whether the table is over capacity. */
+static int
+session_over_capacity(size_t extra)
+{
+	long	cap = daemon_policy()->po_sessions.capacity;
+
+	return (cap > 0 && session_nsessions + extra > (size_t)cap &&
+	    !TAILQ_EMPTY(&session_lru));
+}
+
+/* Make a session and put it in the table (no events, no persist). */
+static struct session *
+session_create(const char *key, const char *ip, int64_t now)
+{
+	struct session	*s, **b;
+	size_t		 len = strlen(key);
+
+	s = xcalloc(1, sizeof *s + len + 1);
+	memcpy(s->s_key, key, len + 1);
+	s->s_keylen = (uint8_t)len;
+	snprintf(s->s_ip, sizeof s->s_ip, "%s", ip != NULL ? ip : "");
+	s->s_created = clock_wall_ms();
+	s->s_seen = s->s_created;
+	s->s_active = now;
+	s->s_mark = SESSION_NO_MARK;
+	s->s_refs = 1;			/* the table's */
+	if (session_nsessions >= session_nbuckets * 2)
+		session_grow();
+	b = session_bucket(key, len);
+	s->s_hnext = *b;
+	*b = s;
+	TAILQ_INSERT_TAIL(&session_lru, s, s_lru);
+	session_nsessions++;
+	session_nstate[SESSION_IDLE]++;
+	return (s);
+}
+
+/* A request for key arrived: find or create, count, touch. */
+struct session *
+session_request(const char *key, const char *ip, int *created)
+{
+	struct session	*s;
+	int64_t		 now = clock_mono_ms();
+
+	*created = 0;
+	if ((s = session_find(key)) == NULL) {
+		while (session_over_capacity(1))
+			session_expire(TAILQ_FIRST(&session_lru),
+			    JREASON_CAPACITY);
+		s = session_create(key, ip, now);
+		metrics_inc(session_m_created);
+		*created = 1;
+		s->s_requests++;
+		session_persist(s, 0);
+	} else {
+		if (ip != NULL && *ip != '\0' && strcmp(s->s_ip, ip) != 0)
+			snprintf(s->s_ip, sizeof s->s_ip, "%s", ip);
+		s->s_requests++;
+		session_touch(s, now);
+		if (now - s->s_persisted >= SESSION_PERSIST_MS)
+			session_persist(s, 0);
+	}
+	session_schedule(s);
+	return (session_ref(s));
+}
+
+/* A live channel opened: the session is live; a pending unload is off. */
+void
+session_channel_open(struct session *s)
+{
+	enum session_state	old = session_state(s);
+
+	if (s->s_flags & SF_GONE)
+		return;
+	s->s_channels++;
+	s->s_flags |= SF_EVER_LIVE;
+	s->s_flags &= ~(SF_UNLOAD_PENDING | SF_UNLOADED);
+	session_touch(s, clock_mono_ms());
+	session_recount(s, old);
+	if (old != SESSION_LIVE)
+		session_persist(s, 0);
+	session_schedule(s);
+}
+
+/* A live channel closed: at the last, unload is due after grace. */
+void
+session_channel_close(struct session *s)
+{
+	int64_t	now = clock_mono_ms();
+
+	if ((s->s_flags & SF_GONE) || s->s_channels == 0)
+		return;
+	session_touch(s, now);
+	if (--s->s_channels > 0)
+		return;
+	s->s_flags |= SF_UNLOAD_PENDING;
+	s->s_mark = now;
+	session_nstate[SESSION_LIVE]--;
+	session_nstate[SESSION_IDLE]++;
+	session_persist(s, 0);
+	session_schedule(s);
+}
+
+/* Put back a session from the store. */
+void
+session_restore(const struct session_rec *sr)
+{
+	const struct policy	*po = daemon_policy();
+	struct session		*s;
+	int64_t			 now = clock_mono_ms(), wall = clock_wall_ms();
+
+	if (!sessionkey_valid(sr->sr_key, strnlen(sr->sr_key, sizeof sr->sr_key)) || session_find(sr->sr_key) != NULL)
+		return;
+	while (session_over_capacity(1))
+		session_expire(TAILQ_FIRST(&session_lru), JREASON_CAPACITY);
+	s = session_create(sr->sr_key, sr->sr_client_ip, now);
+	s->s_created = sr->sr_created_at;
+	s->s_seen = sr->sr_last_seen;
+	s->s_active = now - (wall - sr->sr_last_seen);
+	if (s->s_active > now)
+		s->s_active = now;
+	s->s_requests = sr->sr_requests;
+	s->s_persisted = now;
+	if (sr->sr_ever_live)
+		s->s_flags |= SF_EVER_LIVE;
+	if (sr->sr_live) {
+		/* It was live when we stopped: disconnected now, grace applies. */
+		s->s_flags |= SF_EVER_LIVE | SF_UNLOAD_PENDING;
+		s->s_mark = now;
+	} else if (sr->sr_unloaded) {
+		/* Unload came about grace after the last activity. */
+		s->s_flags |= SF_EVER_LIVE | SF_UNLOADED;
+		s->s_mark = s->s_active + po->po_unload_grace;
+		session_nstate[SESSION_IDLE]--;
+		session_nstate[SESSION_UNLOADED]++;
+	}
+	session_schedule(s);
+}
+
+static int	session_run_wheel(int64_t, int64_t, int64_t,
+		    const struct timespec *);
+
+/* Put the sessions of a later turn back into their slot. */
+static void
+session_keep_back(struct session_slot *slot, struct session_slot *keep)
+{
+	struct session	*s;
+
+	while ((s = LIST_FIRST(keep)) != NULL) {
+		LIST_REMOVE(s, s_wheel);
+		LIST_INSERT_HEAD(slot, s, s_wheel);
+	}
+}
+
+/* Run what is due, for at most budget_ns of real time (0: no limit). */
+static int
+session_run_slice(int64_t budget_ns)
+{
+	struct timespec		 start;
+	int64_t			 now = clock_mono_ms(), now_tick;
+	int			 n;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	now_tick = now / SESSION_TICK_MS;
+	session_running = 1;
+	n = session_run_wheel(now, now_tick, budget_ns, &start);
+	session_running = 0;
+	return (n);
+}
+
+/* The body of session_run_slice(); 1 when it ran out of time. */
+static int
+session_run_wheel(int64_t now, int64_t now_tick, int64_t budget_ns,
+    const struct timespec *startp)
+{
+	struct timespec		 start = *startp;
+	struct session_slot	*slot, keep;
+	struct session		*s;
+	unsigned		 n = 0, visited = 0;
+
+	while (session_over_capacity(0)) {
+		session_expire(TAILQ_FIRST(&session_lru), JREASON_CAPACITY);
+		if (budget_ns > 0 && (++n & 15) == 0 &&
+		    session_elapsed_ns(&start) > budget_ns)
+			return (1);
+	}
+
+	while (session_cursor <= now_tick) {
+		slot = &session_slots[session_cursor & (SESSION_SLOTS - 1)];
+		/*
+		 * Pop from the slot; what belongs to a later turn of the wheel
+		 * waits in keep, so nothing is looked at twice, and running
+		 * out of time only puts keep back, never the whole slot.
+		 */
+		LIST_INIT(&keep);
+		while ((s = LIST_FIRST(slot)) != NULL) {
+			LIST_REMOVE(s, s_wheel);
+			if (s->s_deadline > now) {
+				LIST_INSERT_HEAD(&keep, s, s_wheel);
+			} else {
+				s->s_flags &= ~SF_WHEEL;
+				session_nwheel--;
+				session_ref(s);
+				session_fire(s, now);
+				session_unref(s);
+			}
+			if (budget_ns > 0 && (++n & 15) == 0 &&
+			    session_elapsed_ns(&start) > budget_ns) {
+				session_keep_back(slot, &keep);
+				return (1);
+			}
+		}
+		session_keep_back(slot, &keep);
+		session_cursor++;
+		if (++visited >= SESSION_SLOTS) {
+			/* Every slot seen once: all that is due is done. */
+			session_cursor = now_tick + 1;
+			break;
+		}
+	}
+	return (0);
+}
+
+/* Run every timer that is due, without a budget. */
+void
+session_run(void)
+{
+	while (session_run_slice(0) != 0)
+		;
+}
+
+/* The wheel's timer: one slice, then again at once or at the next slot. */
+static void
+session_timer_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct timeval	tv = { 0, 0 };
+
+	(void)fd;
+	(void)events;
+	(void)arg;
+	session_armed = -1;
+	if (session_run_slice(SESSION_SLICE_NS)) {
+		session_armed = session_cursor;
+		evtimer_add(session_timer, &tv);
+		return;
+	}
+	session_arm();
+}
+
+/* Arm the timer for the first slot that holds anything. */
+static void
+session_arm(void)
+{
+	int64_t		t;
+	size_t		i;
+
+	if (session_timer == NULL)
+		return;
+	t = -1;
+	if (session_over_capacity(0))
+		t = session_cursor;
+	else if (session_nwheel > 0) {
+		for (i = 0; i < SESSION_SLOTS; i++) {
+			if (!LIST_EMPTY(&session_slots[(session_cursor + i) &
+			    (SESSION_SLOTS - 1)])) {
+				t = session_cursor + (int64_t)i;
+				break;
+			}
+		}
+	}
+	if (t < 0) {
+		evtimer_del(session_timer);
+		session_armed = -1;
+		return;
+	}
+	session_arm_at(t);
+}
+
+/* Arm the timer for tick t. */
+static void
+session_arm_at(int64_t t)
+{
+	struct timeval	tv;
+	int64_t		delay;
+
+	if (session_timer == NULL)
+		return;
+	delay = t * SESSION_TICK_MS - clock_mono_ms();
+	if (delay < 0)
+		delay = 0;
+	tv.tv_sec = delay / 1000;
+	tv.tv_usec = (delay % 1000) * 1000;
+	evtimer_add(session_timer, &tv);
+	session_armed = t;
+}
+
+/* Register the consumer of events. */
+void
+session_set_sink(jevent_sink fn, void *arg)
+{
+	session_sink = fn;
+	session_sink_arg = arg;
+}
+
+/* Register the durable store's callback. */
+void
+session_set_persist(session_persist_cb fn, void *arg)
+{
+	session_persist_fn = fn;
+	session_persist_arg = arg;
+}
+
+/* How many sessions the table holds. */
+size_t
+session_count(void)
+{
+	return (session_nsessions);
+}
+
+/* How many sessions are in one state. */
+size_t
+session_count_state(enum session_state st)
+{
+	return (session_nstate[st]);
+}
+
+/* Walk from the most recently active. */
+void
+session_walk(session_walk_cb fn, void *arg)
+{
+	struct session	*s, *prev;
+
+	for (s = TAILQ_LAST(&session_lru, session_lru); s != NULL; s = prev) {
+		prev = TAILQ_PREV(s, session_lru, s_lru);
+		if (fn(s, arg) == 0)
+			break;
+	}
+}
+
+/* The gauge of sessions in one state. */
+static int64_t
+session_gauge(void *arg)
+{
+	return ((int64_t)session_nstate[(enum session_state)(intptr_t)arg]);
+}
+
+/* After a reload, durations may be shorter: file every session anew. */
+static void
+session_reload(const struct policy *old, const struct policy *new, void *arg)
+{
+	struct session	*s;
+
+	(void)arg;
+	if (old->po_unload_grace != new->po_unload_grace ||
+	    old->po_expire_after_disconnect !=
+	    new->po_expire_after_disconnect ||
+	    old->po_expire_ttl != new->po_expire_ttl) {
+		TAILQ_FOREACH(s, &session_lru, s_lru) {
+			session_wheel_remove(s);
+			session_schedule(s);
+		}
+	}
+	if (session_over_capacity(0))
+		session_arm();
+}
+
+/* Set up the table for the current policy. */
+int
+session_init(char **cause)
+{
+	static const char	*reasons[] = { "disconnect", "after_disconnect",
+	    "time_to_live", "capacity", "admin" };
+	long			 cap = daemon_policy()->po_sessions.capacity;
+	char			 labels[64];
+	size_t			 i;
+	ssize_t			 n;
+
+	(void)cause;
+	do {
+		n = getrandom(session_sipkey, sizeof session_sipkey, 0);
+	} while (n == -1 && errno == EINTR);
+	if (n != (ssize_t)sizeof session_sipkey)
+		fatal("getrandom: %s", strerror(errno));
+
+	/* Sized for capacity up front: no rehash stall under load. */
+	session_nbuckets = 1024;
+	while (session_nbuckets < (size_t)cap && session_nbuckets < (1 << 22))
+		session_nbuckets *= 2;
+	session_buckets = xcalloc(session_nbuckets, sizeof *session_buckets);
+	session_slots = xcalloc(SESSION_SLOTS, sizeof *session_slots);
+	session_cursor = clock_mono_ms() / SESSION_TICK_MS;
+	session_nwheel = 0;
+	session_armed = -1;
+	if (daemon_base() != NULL)
+		session_timer = evtimer_new(daemon_base(), session_timer_cb,
+		    NULL);
+
+	session_m_created = metrics_counter("janitor_sessions_created_total",
+	    NULL, "Sessions created.");
+	session_m_unloads = metrics_counter("janitor_unloads_total", NULL,
+	    "Sessions unloaded: the last live channel closed.");
+	for (i = JREASON_AFTER_DISCONNECT; i <= JREASON_ADMIN; i++) {
+		snprintf(labels, sizeof labels, "reason=\"%s\"", reasons[i]);
+		session_m_expired[i] = metrics_counter(
+		    "janitor_expirations_total", labels,
+		    "Sessions expired, by reason.");
+	}
+	metrics_gauge_func("janitor_sessions", "state=\"idle\"",
+	    "Sessions tracked, by state.", session_gauge,
+	    (void *)(intptr_t)SESSION_IDLE);
+	metrics_gauge_func("janitor_sessions", "state=\"live\"",
+	    "Sessions tracked, by state.", session_gauge,
+	    (void *)(intptr_t)SESSION_LIVE);
+	metrics_gauge_func("janitor_sessions", "state=\"unloaded\"",
+	    "Sessions tracked, by state.", session_gauge,
+	    (void *)(intptr_t)SESSION_UNLOADED);
+	daemon_on_reload(session_reload, NULL);
+	sessionapi_init();
+	sessionhook_init();
+	return (0);
+}
+
+/* Forget every session without events. */
+void
+session_free(void)
+{
+	struct session	*s;
+
+	while ((s = TAILQ_FIRST(&session_lru)) != NULL) {
+		TAILQ_REMOVE(&session_lru, s, s_lru);
+		s->s_flags |= SF_GONE;
+		session_unref(s);
+	}
+	free(session_buckets);
+	session_buckets = NULL;
+	session_nbuckets = 0;
+	free(session_slots);
+	session_slots = NULL;
+	session_nsessions = session_nwheel = 0;
+	memset(session_nstate, 0, sizeof session_nstate);
+	if (session_timer != NULL)
+		event_free(session_timer);
+	session_timer = NULL;
+	session_armed = -1;
+	session_sink = NULL;
+	session_persist_fn = NULL;
+	proxy_set_hooks(NULL);
+}

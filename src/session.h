@@ -1,0 +1,117 @@
+/*
+ * session.h -- the session table and the state machine of SPEC.md
+ * "Session life", with its timers.
+ *
+ *   first request with a new key -> idle -> live (>= 1 channel) -> idle ...
+ *   grace after the last channel closed: unload (once per occurrence)
+ *   after_disconnect after unload (or after the last request, for a session
+ *   never live), time_to_live after the last activity, capacity (least
+ *   recently active first), admin: expire (once), the session is gone.
+ *
+ * Events go to one registered sink; the durable store follows the table
+ * through the persist callback.  Time comes from clock_mono_ms(), so tests
+ * drive the machine with the fake clock and session_run().
+ */
+#ifndef JANITOR_SESSION_H
+#define JANITOR_SESSION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "event.h"
+
+struct session;
+
+/* A session as the durable store keeps it. */
+struct session_rec {
+	char		sr_key[SESSION_KEY_MAX + 1];
+	int64_t		sr_created_at, sr_last_seen;	/* wall ms */
+	char		sr_client_ip[64];
+	uint64_t	sr_requests;
+	int		sr_live;	/* had >= 1 live channel or unload pending */
+	int		sr_ever_live;
+	int		sr_unloaded;
+};
+
+/*
+ * Told about every change worth keeping: creation, live/idle transitions,
+ * unload, last_seen (at most once per 10 s per session) and expiry
+ * (gone = 1, the last call for that session).
+ */
+typedef void (*session_persist_cb)(const struct session_rec *, int gone,
+    void *arg);
+
+/* The state as the admin API and the metrics name it. */
+enum session_state {
+	SESSION_IDLE,
+	SESSION_LIVE,
+	SESSION_UNLOADED,
+};
+
+/* Set up the table for the current policy; registers metrics and routes. */
+int		 session_init(char **cause);
+
+/* Forget every session without events (at exit; the store keeps them). */
+void		 session_free(void);
+
+/* Register the consumer of events; without one they are logged. */
+void		 session_set_sink(jevent_sink, void *arg);
+
+/* Register the durable store's callback. */
+void		 session_set_persist(session_persist_cb, void *arg);
+
+/*
+ * Put back a session from the store, before listening.  One that was live
+ * counts as disconnected now (grace applies); an unloaded one expires
+ * after_disconnect after its unload.  Call in ascending last_seen order so
+ * that capacity evicts the right ones.
+ */
+void		 session_restore(const struct session_rec *);
+
+/*
+ * A request for key arrived from client_ip: find or create the session,
+ * count the request and mark activity.  Returns a reference the caller
+ * drops with session_unref(); *created tells whether it is new.
+ */
+struct session	*session_request(const char *key, const char *client_ip,
+		    int *created);
+
+/* Take or drop a reference; a session that is gone is freed at the last. */
+struct session	*session_ref(struct session *);
+void		 session_unref(struct session *);
+
+/* A live channel of the session opened or closed. */
+void		 session_channel_open(struct session *);
+void		 session_channel_close(struct session *);
+
+/* Expire the session with key now (reason admin); -1 when unknown. */
+int		 session_expire_key(const char *key, enum jevent_reason);
+
+/* Look a session up without touching it; NULL when unknown. */
+struct session	*session_find(const char *key);
+
+/* Accessors. */
+const char	*session_key(const struct session *);
+enum session_state session_state(const struct session *);
+const char	*session_state_name(enum session_state);
+unsigned	 session_channels(const struct session *);
+int		 session_gone(const struct session *);
+void		 session_get_rec(const struct session *, struct session_rec *);
+
+/* How many sessions the table holds, in all and in one state. */
+size_t		 session_count(void);
+size_t		 session_count_state(enum session_state);
+
+/*
+ * Run every timer that is due by clock_mono_ms() and evict over capacity,
+ * without a time budget (tests; the daemon runs them from its timer in
+ * slices of a few milliseconds).
+ */
+void		 session_run(void);
+
+/* Walk sessions from the most recently active; stop when fn returns 0. */
+typedef int (*session_walk_cb)(struct session *, void *arg);
+void		 session_walk(session_walk_cb, void *arg);
+
+#endif

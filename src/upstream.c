@@ -1,0 +1,183 @@
+/*
+ * upstream.c -- connections to the app and the keep-alive pool.
+ *
+ * A parked connection belongs to the pool: its callbacks only watch for the
+ * app closing it (or sending bytes nobody asked for, which also ends it)
+ * and for the idle timeout.  Handing it out resets the callbacks; the new
+ * owner sets its own.  The pool is LIFO, so the freshest connection, the
+ * least likely to have been closed by the app meanwhile, is reused first.
+ */
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "upstream.h"
+
+/* Idle connections are closed after this; apps often use 5 s or more. */
+#define UPSTREAM_IDLE_MS	4000
+/* At most this many idle connections are kept. */
+#define UPSTREAM_IDLE_MAX	256
+
+struct upstream_idle {
+	TAILQ_ENTRY(upstream_idle)	 ui_entry;
+	struct bufferevent		*ui_bev;
+	struct addr			 ui_addr;
+};
+TAILQ_HEAD(upstream_idle_list, upstream_idle);
+
+static struct upstream_idle_list upstream_pool =
+    TAILQ_HEAD_INITIALIZER(upstream_pool);
+static size_t			 upstream_npool;
+static unsigned long long	 upstream_nopened;
+
+/* Whether two addresses are the same. */
+static int
+upstream_same(const struct addr *a, const struct addr *b)
+{
+	return (a->ad_len == b->ad_len &&
+	    memcmp(&a->ad_ss, &b->ad_ss, a->ad_len) == 0);
+}
+
+/* Forget one idle connection. */
+static void
+upstream_drop(struct upstream_idle *ui)
+{
+	TAILQ_REMOVE(&upstream_pool, ui, ui_entry);
+	upstream_npool--;
+	bufferevent_free(ui->ui_bev);
+	free(ui);
+}
+
+/* An idle connection got bytes or EOF: it cannot be reused. */
+static void
+upstream_idle_read(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	upstream_drop(arg);
+}
+
+/* An idle connection closed, failed or timed out. */
+static void
+upstream_idle_event(struct bufferevent *bev, short what, void *arg)
+{
+	(void)bev;
+	(void)what;
+	upstream_drop(arg);
+}
+
+/* Take a parked connection or make a new one. */
+struct bufferevent *
+upstream_get(const struct addr *ad, msec_t connect_timeout, int fresh,
+    int *reused, char **cause)
+{
+	struct upstream_idle	*ui;
+	struct bufferevent	*bev;
+	struct timeval		 tv;
+	int			 fd, one = 1;
+
+	if (!fresh) {
+		TAILQ_FOREACH_REVERSE(ui, &upstream_pool, upstream_idle_list,
+		    ui_entry) {
+			if (!upstream_same(&ui->ui_addr, ad))
+				continue;
+			bev = ui->ui_bev;
+			TAILQ_REMOVE(&upstream_pool, ui, ui_entry);
+			upstream_npool--;
+			free(ui);
+			bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
+			bufferevent_set_timeouts(bev, NULL, NULL);
+			*reused = 1;
+			return (bev);
+		}
+	}
+	*reused = 0;
+	fd = socket(ad->ad_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+	if (fd == -1) {
+		*cause = strerror(errno);
+		return (NULL);
+	}
+	if (ad->ad_family != AF_UNIX)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	bev = bufferevent_socket_new(daemon_base(), fd, BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL) {
+		close(fd);
+		*cause = "cannot create a bufferevent";
+		return (NULL);
+	}
+	if (connect_timeout > 0) {
+		tv.tv_sec = connect_timeout / 1000;
+		tv.tv_usec = (connect_timeout % 1000) * 1000;
+		bufferevent_set_timeouts(bev, NULL, &tv);
+	}
+	if (bufferevent_socket_connect(bev, (struct sockaddr *)&ad->ad_ss,
+	    ad->ad_len) != 0) {
+		*cause = strerror(errno != 0 ? errno : ECONNREFUSED);
+		bufferevent_free(bev);
+		return (NULL);
+	}
+	upstream_nopened++;
+	log_debug("upstream: connection %llu to %s", upstream_nopened,
+	    ad->ad_text);
+	return (bev);
+}
+
+/* Park a connection. */
+void
+upstream_put(struct bufferevent *bev, const struct addr *ad)
+{
+	struct upstream_idle	*ui;
+	struct timeval		 tv = { UPSTREAM_IDLE_MS / 1000,
+	    (UPSTREAM_IDLE_MS % 1000) * 1000 };
+
+	if (upstream_npool >= UPSTREAM_IDLE_MAX ||
+	    evbuffer_get_length(bufferevent_get_input(bev)) != 0) {
+		bufferevent_free(bev);
+		return;
+	}
+	ui = xcalloc(1, sizeof *ui);
+	ui->ui_bev = bev;
+	ui->ui_addr = *ad;
+	bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
+	bufferevent_setcb(bev, upstream_idle_read, NULL, upstream_idle_event,
+	    ui);
+	bufferevent_set_timeouts(bev, &tv, NULL);
+	bufferevent_enable(bev, EV_READ);
+	TAILQ_INSERT_TAIL(&upstream_pool, ui, ui_entry);
+	upstream_npool++;
+}
+
+/* Close every idle connection. */
+void
+upstream_flush(void)
+{
+	while (!TAILQ_EMPTY(&upstream_pool))
+		upstream_drop(TAILQ_FIRST(&upstream_pool));
+}
+
+/* How many idle connections are parked. */
+size_t
+upstream_idle(void)
+{
+	return (upstream_npool);
+}
+
+/* How many connections were ever opened. */
+unsigned long long
+upstream_opened(void)
+{
+	return (upstream_nopened);
+}

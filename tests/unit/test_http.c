@@ -1,0 +1,508 @@
+/*
+ * test_http.c -- request/response heads: parsing, the 400/431 rules, and
+ * the header rewriting the relay does (hop-by-hop, X-Forwarded-*).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+#include <event2/buffer.h>
+
+#include "config.h"
+#include "http.h"
+
+/* Parse a whole request head; returns the status (0 = fine) and the head. */
+static int
+parse_req(const char *text, size_t maxhead, struct http_head **hdp,
+    size_t *used)
+{
+	struct http_parse	 hp;
+	ssize_t			 n;
+	const char		*cause;
+
+	http_parse_init(&hp, HTTP_REQUEST, maxhead);
+	n = http_parse_head(&hp, text, strlen(text));
+	*hdp = NULL;
+	if (n < 0) {
+		http_parse_clear(&hp);
+		return (hp.hp_status);
+	}
+	if (used != NULL)
+		*used = (size_t)n;
+	if (hp.hp_state != HTTP_PARSE_BODY && hp.hp_state != HTTP_PARSE_DONE) {
+		http_parse_clear(&hp);
+		return (-1);	/* incomplete */
+	}
+	*hdp = http_parse_take(&hp);
+	if (http_head_validate(*hdp, &cause) != 0) {
+		http_head_free(*hdp);
+		*hdp = NULL;
+		return (400);
+	}
+	return (0);
+}
+
+/* The status a request head gets. */
+static int
+status_of(const char *text)
+{
+	struct http_head	*hd;
+	int			 st;
+
+	st = parse_req(text, 16384, &hd, NULL);
+	http_head_free(hd);
+	return (st);
+}
+
+/* Serialise a head into a string. */
+static char *
+head_text(struct http_head *hd)
+{
+	struct evbuffer	*b = evbuffer_new();
+	size_t		 n;
+	char		*s;
+
+	http_head_write(hd, b);
+	n = evbuffer_get_length(b);
+	s = malloc(n + 1);
+	evbuffer_remove(b, s, n);
+	s[n] = '\0';
+	evbuffer_free(b);
+	return (s);
+}
+
+START_TEST(test_parse_simple)
+{
+	struct http_head	*hd;
+	size_t			 used;
+	const char		*req = "GET /a/b?c=d HTTP/1.1\r\nHost: x\r\n"
+	    "Accept:  text/html  \r\nX-Two: 1\r\nx-two: 2\r\n\r\nGET /next";
+
+	ck_assert_int_eq(parse_req(req, 16384, &hd, &used), 0);
+	ck_assert_uint_eq(used, strlen(req) - strlen("GET /next"));
+	ck_assert_str_eq(http_head_method(hd), "GET");
+	ck_assert_str_eq(hd->hd_target, "/a/b?c=d");
+	ck_assert_str_eq(http_head_get(hd, "accept"), "text/html");
+	ck_assert_str_eq(http_head_get(hd, "X-TWO"), "1");
+	ck_assert_uint_eq(http_head_count(hd, "x-two"), 2);
+	ck_assert_int_eq(hd->hd_keepalive, 1);
+	ck_assert_int_eq(hd->hd_length, -1);
+	http_head_free(hd);
+}
+END_TEST
+
+START_TEST(test_parse_split)
+{
+	struct http_parse	 hp;
+	const char		*req = "POST /up HTTP/1.1\r\nHost: h\r\n"
+	    "Content-Length: 5\r\n\r\nhelloGET / HTTP/1.1\r\nHost: h\r\n\r\n";
+	size_t			 off = 0, len = strlen(req);
+	ssize_t			 n;
+	struct http_head	*hd;
+
+	/* One byte at a time: every byte lands in the right part. */
+	http_parse_init(&hp, HTTP_REQUEST, 16384);
+	while (hp.hp_state == HTTP_PARSE_HEAD) {
+		n = http_parse_head(&hp, req + off, 1);
+		ck_assert_int_ge(n, 0);
+		off += n;
+	}
+	ck_assert_int_eq(hp.hp_state, HTTP_PARSE_BODY);
+	ck_assert_int_eq(http_parse_has_body(&hp), 1);
+	hd = http_parse_take(&hp);
+	ck_assert_int_eq(hd->hd_length, 5);
+	http_head_free(hd);
+	n = http_parse_body(&hp, req + off, len - off);
+	ck_assert_int_eq(n, 5);
+	ck_assert_int_eq(hp.hp_state, HTTP_PARSE_DONE);
+	off += n;
+	http_parse_next(&hp);
+	n = http_parse_head(&hp, req + off, len - off);
+	ck_assert_int_eq(n, (ssize_t)(len - off));
+	ck_assert_int_eq(hp.hp_state, HTTP_PARSE_DONE);
+	hd = http_parse_take(&hp);
+	ck_assert_str_eq(hd->hd_target, "/");
+	http_head_free(hd);
+	http_parse_clear(&hp);
+}
+END_TEST
+
+START_TEST(test_parse_chunked)
+{
+	struct http_parse	 hp;
+	const char		*req = "POST / HTTP/1.1\r\nHost: h\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n"
+	    "5\r\nhello\r\n3;ext=1\r\nabc\r\n0\r\nX-Trailer: t\r\n\r\nNEXT";
+	const char		*body;
+	ssize_t			 n;
+	struct http_head	*hd;
+	const char		*cause;
+
+	http_parse_init(&hp, HTTP_REQUEST, 16384);
+	n = http_parse_head(&hp, req, strlen(req));
+	ck_assert_int_gt(n, 0);
+	hd = http_parse_take(&hp);
+	ck_assert_int_eq(hd->hd_chunked, 1);
+	ck_assert_int_eq(http_head_validate(hd, &cause), 0);
+	http_head_free(hd);
+	body = req + n;
+	n = http_parse_body(&hp, body, strlen(body));
+	ck_assert_int_eq(n, (ssize_t)(strlen(body) - 4));
+	ck_assert_int_eq(hp.hp_state, HTTP_PARSE_DONE);
+	http_parse_clear(&hp);
+
+	/* A bad chunk size is an error. */
+	http_parse_init(&hp, HTTP_REQUEST, 16384);
+	req = "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+	    "zz\r\nhello\r\n";
+	n = http_parse_head(&hp, req, strlen(req));
+	ck_assert_int_gt(n, 0);
+	http_head_free(http_parse_take(&hp));
+	ck_assert_int_eq(http_parse_body(&hp, req + n, strlen(req + n)), -1);
+	ck_assert_int_eq(hp.hp_status, 400);
+	http_parse_clear(&hp);
+}
+END_TEST
+
+START_TEST(test_bad_requests)
+{
+	/* Each of these is a 400. */
+	static const char *bad[] = {
+		"GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n"
+		    "Transfer-Encoding: chunked\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n"
+		    "Content-Length: 3\r\n\r\n",
+		"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n"
+		    "Content-Length: 4\r\n\r\n",
+		"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\n\r\n",
+		"POST / HTTP/1.1\r\nHost: h\r\n"
+		    "Transfer-Encoding: gzip, chunked\r\n\r\n",
+		"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n"
+		    "Transfer-Encoding: chunked\r\n\r\n",
+		"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: -1\r\n\r\n",
+		"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1x\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: h\r\nX-A: a\001b\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: h\r\nX A: b\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: h\r\nX-A\r\n\r\n",
+		"GET /\001 HTTP/1.1\r\nHost: h\r\n\r\n",
+		"GET / HTTP/1.1\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+		"GET / HTTP/2.0\r\nHost: a\r\n\r\n",
+		"CONNECT a:443 HTTP/1.1\r\nHost: a\r\n\r\n",
+		"BREW / HTTP/1.1\r\nHost: a\r\n\r\n",
+		"GET / FTP/1.1\r\nHost: a\r\n\r\n",
+		"GET / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n",
+	};
+	const char	 nul[] = "GET / HTTP/1.1\r\nHost: h\r\nX-A: a\0b\r\n\r\n";
+	struct http_parse hp;
+	size_t		 i;
+
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		if (status_of(bad[i]) != 400)
+			ck_abort_msg("not a 400: %s", bad[i]);
+	}
+	/* A NUL in the head. */
+	http_parse_init(&hp, HTTP_REQUEST, 16384);
+	ck_assert_int_eq(http_parse_head(&hp, nul, sizeof nul - 1), -1);
+	ck_assert_int_eq(hp.hp_status, 400);
+	http_parse_clear(&hp);
+}
+END_TEST
+
+START_TEST(test_good_requests)
+{
+	ck_assert_int_eq(status_of("GET / HTTP/1.0\r\n\r\n"), 0);
+	ck_assert_int_eq(status_of("POST / HTTP/1.1\r\nHost: h\r\n"
+	    "Content-Length: 3\r\n\r\n"), 0);
+	ck_assert_int_eq(status_of("POST / HTTP/1.1\r\nHost: h\r\n"
+	    "Transfer-Encoding: Chunked\r\n\r\n"), 0);
+	ck_assert_int_eq(status_of("\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n"), 0);
+	/* A bare LF ends a line, as RFC 9112 allows. */
+	ck_assert_int_eq(status_of("GET / HTTP/1.1\nHost: a\r\n\r\n"), 0);
+	ck_assert_int_eq(status_of("OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n"), 0);
+	ck_assert_int_eq(status_of("GET / HTTP/1.1\r\nHost: h\r\n"
+	    "X-Utf8: caf\xc3\xa9\r\n\r\n"), 0);
+}
+END_TEST
+
+START_TEST(test_header_limit)
+{
+	char		*big;
+	size_t		 n = 20000;
+
+	big = malloc(n + 100);
+	strcpy(big, "GET / HTTP/1.1\r\nHost: h\r\nX-Big: ");
+	memset(big + strlen(big), 'a', n);
+	big[n + 32] = '\0';
+	strcat(big, "\r\n\r\n");
+	ck_assert_int_eq(status_of(big), 431);
+	/* The limit counts the whole head, not one header. */
+	struct http_head *hd;
+	ck_assert_int_eq(parse_req("GET / HTTP/1.1\r\nHost: h\r\n"
+	    "X-A: 0123456789\r\nX-B: 0123456789\r\n\r\n", 40, &hd, NULL), 431);
+	/* Over the parser's own 80k limit also gives 431. */
+	free(big);
+	big = malloc(100000);
+	strcpy(big, "GET / HTTP/1.1\r\nHost: h\r\nX-Big: ");
+	memset(big + strlen(big), 'a', 90000);
+	big[90000 + 32] = '\0';
+	strcat(big, "\r\n\r\n");
+	ck_assert_int_eq(parse_req(big, 1 << 20, &hd, NULL), 431);
+	free(big);
+}
+END_TEST
+
+START_TEST(test_incomplete)
+{
+	struct http_head	*hd;
+
+	ck_assert_int_eq(parse_req("GET / HTTP/1.1\r\nHost: h\r\n", 16384,
+	    &hd, NULL), -1);
+}
+END_TEST
+
+START_TEST(test_upgrade)
+{
+	struct http_head	*hd;
+
+	ck_assert_int_eq(parse_req("GET /ws HTTP/1.1\r\nHost: h\r\n"
+	    "Connection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n\r\n",
+	    16384, &hd, NULL), 0);
+	ck_assert_int_eq(hd->hd_upgrade, 1);
+	http_head_strip_hop(hd, 1);
+	ck_assert_str_eq(http_head_get(hd, "Upgrade"), "websocket");
+	ck_assert_str_eq(http_head_get(hd, "Connection"), "upgrade");
+	ck_assert_uint_eq(http_head_count(hd, "Connection"), 1);
+	http_head_free(hd);
+}
+END_TEST
+
+START_TEST(test_strip_hop)
+{
+	struct http_head	*hd;
+	char			*s;
+
+	ck_assert_int_eq(parse_req("GET / HTTP/1.1\r\nHost: h\r\n"
+	    "Connection: close, X-Secret\r\nConnection: x-other\r\n"
+	    "X-Secret: 1\r\nX-Other: 2\r\nKeep-Alive: timeout=5\r\n"
+	    "Proxy-Connection: keep-alive\r\nTE: trailers\r\n"
+	    "Trailer: X-T\r\nUpgrade: h2c\r\nX-Kept: yes\r\n\r\n",
+	    16384, &hd, NULL), 0);
+	ck_assert_int_eq(hd->hd_keepalive, 0);
+	http_head_strip_hop(hd, 0);
+	s = head_text(hd);
+	ck_assert_str_eq(s, "GET / HTTP/1.1\r\nHost: h\r\nX-Kept: yes\r\n\r\n");
+	free(s);
+	http_head_free(hd);
+}
+END_TEST
+
+/* Build a trusted list from text. */
+static struct cidr *
+nets(const char *a, const char *b, size_t *n)
+{
+	static struct cidr	c[2];
+
+	*n = 0;
+	if (a != NULL)
+		ck_assert_int_eq(config_parse_cidr(a, &c[(*n)++]), 0);
+	if (b != NULL)
+		ck_assert_int_eq(config_parse_cidr(b, &c[(*n)++]), 0);
+	return (c);
+}
+
+START_TEST(test_forwarded_untrusted)
+{
+	struct http_head	*hd;
+	struct http_client	 hc;
+	struct cidr		*c;
+	size_t			 n;
+
+	c = nets("127.0.0.1/32", "::1/128", &n);
+	ck_assert_int_eq(parse_req("GET / HTTP/1.1\r\nHost: app.example\r\n"
+	    "X-Forwarded-For: 6.6.6.6\r\nX-Forwarded-Proto: https\r\n"
+	    "X-Forwarded-Host: evil\r\n\r\n", 16384, &hd, NULL), 0);
+	http_head_forwarded(hd, "198.51.100.4", c, n, &hc);
+	ck_assert_str_eq(hc.hc_ip, "198.51.100.4");
+	ck_assert_int_eq(hc.hc_https, 0);
+	ck_assert_str_eq(http_head_get(hd, "X-Forwarded-For"), "198.51.100.4");
+	ck_assert_str_eq(http_head_get(hd, "X-Forwarded-Proto"), "http");
+	ck_assert_str_eq(http_head_get(hd, "X-Forwarded-Host"), "app.example");
+	ck_assert_uint_eq(http_head_count(hd, "X-Forwarded-For"), 1);
+	ck_assert_str_eq(http_head_get(hd, "Host"), "app.example");
+	http_head_free(hd);
+}
+END_TEST
+
+START_TEST(test_forwarded_trusted)
+{
+	struct http_head	*hd;
+	struct http_client	 hc;
+	struct cidr		*c;
+	size_t			 n;
+
+	c = nets("127.0.0.1/32", "10.0.0.0/8", &n);
+	ck_assert_int_eq(parse_req("GET / HTTP/1.1\r\nHost: internal:8080\r\n"
+	    "X-Forwarded-For: 6.6.6.6, 203.0.113.7\r\n"
+	    "X-Forwarded-For: 10.1.2.3\r\n"
+	    "X-Forwarded-Proto: https\r\n"
+	    "X-Forwarded-Host: app.example\r\n\r\n", 16384, &hd, NULL), 0);
+	http_head_forwarded(hd, "127.0.0.1", c, n, &hc);
+	/* The rightmost untrusted entry, not the spoofable leftmost one. */
+	ck_assert_str_eq(hc.hc_ip, "203.0.113.7");
+	ck_assert_int_eq(hc.hc_https, 1);
+	ck_assert_str_eq(http_head_get(hd, "X-Forwarded-For"),
+	    "6.6.6.6, 203.0.113.7, 10.1.2.3, 127.0.0.1");
+	ck_assert_uint_eq(http_head_count(hd, "X-Forwarded-For"), 1);
+	ck_assert_str_eq(http_head_get(hd, "X-Forwarded-Proto"), "https");
+	ck_assert_str_eq(http_head_get(hd, "X-Forwarded-Host"), "app.example");
+	ck_assert_str_eq(http_head_get(hd, "Host"), "internal:8080");
+	http_head_free(hd);
+
+	/* Trusted but no headers: the peer is the client. */
+	ck_assert_int_eq(parse_req("GET / HTTP/1.1\r\nHost: h\r\n\r\n", 16384,
+	    &hd, NULL), 0);
+	http_head_forwarded(hd, "127.0.0.1", c, n, &hc);
+	ck_assert_str_eq(hc.hc_ip, "127.0.0.1");
+	ck_assert_str_eq(http_head_get(hd, "X-Forwarded-For"), "127.0.0.1");
+	ck_assert_str_eq(http_head_get(hd, "X-Forwarded-Proto"), "http");
+	ck_assert_str_eq(http_head_get(hd, "X-Forwarded-Host"), "h");
+	http_head_free(hd);
+
+	/* IPv6 peer. */
+	c = nets("::1/128", NULL, &n);
+	ck_assert_int_eq(parse_req("GET / HTTP/1.1\r\nHost: h\r\n"
+	    "X-Forwarded-For: 2001:db8::1\r\n\r\n", 16384, &hd, NULL), 0);
+	http_head_forwarded(hd, "::1", c, n, &hc);
+	ck_assert_str_eq(hc.hc_ip, "2001:db8::1");
+	ck_assert_str_eq(http_head_get(hd, "X-Forwarded-For"),
+	    "2001:db8::1, ::1");
+	http_head_free(hd);
+}
+END_TEST
+
+START_TEST(test_edit_and_write)
+{
+	struct http_head	*hd;
+	char			*s;
+
+	hd = http_head_new(0);
+	hd->hd_status = 200;
+	http_head_add(hd, "Content-Type", "text/plain");
+	http_head_add(hd, "Set-Cookie", "a=1");
+	http_head_add(hd, "Set-Cookie", "b=2");
+	http_head_set(hd, "content-type", "text/html");
+	s = head_text(hd);
+	ck_assert_str_eq(s, "HTTP/1.1 200 OK\r\nSet-Cookie: a=1\r\n"
+	    "Set-Cookie: b=2\r\ncontent-type: text/html\r\n\r\n");
+	free(s);
+	http_head_remove(hd, "SET-COOKIE");
+	ck_assert_uint_eq(hd->hd_nhdrs, 1);
+	ck_assert_int_eq(http_head_has_token(hd, "Content-Type", "text/html"),
+	    1);
+	http_head_free(hd);
+}
+END_TEST
+
+START_TEST(test_response)
+{
+	struct http_parse	 hp;
+	const char		*r = "HTTP/1.1 204 No Content\r\n"
+	    "Content-Length: 10\r\n\r\n"
+	    "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n"
+	    "data: 1\n\n";
+	ssize_t			 n;
+	struct http_head	*hd;
+
+	http_parse_init(&hp, HTTP_RESPONSE, 65536);
+	n = http_parse_head(&hp, r, strlen(r));
+	ck_assert_int_gt(n, 0);
+	/* 204 has no body whatever Content-Length says. */
+	ck_assert_int_eq(hp.hp_state, HTTP_PARSE_DONE);
+	hd = http_parse_take(&hp);
+	ck_assert_int_eq(hd->hd_status, 204);
+	http_head_free(hd);
+	http_parse_next(&hp);
+	r += n;
+	n = http_parse_head(&hp, r, strlen(r));
+	ck_assert_int_gt(n, 0);
+	ck_assert_int_eq(hp.hp_state, HTTP_PARSE_BODY);
+	ck_assert_int_eq(http_parse_until_eof(&hp), 1);
+	http_head_free(http_parse_take(&hp));
+	r += n;
+	ck_assert_int_eq(http_parse_body(&hp, r, strlen(r)), (ssize_t)strlen(r));
+	ck_assert_int_eq(hp.hp_state, HTTP_PARSE_BODY);
+	http_parse_eof(&hp);
+	ck_assert_int_eq(hp.hp_state, HTTP_PARSE_DONE);
+	http_parse_clear(&hp);
+
+	/* A response to HEAD has no body either. */
+	http_parse_init(&hp, HTTP_RESPONSE, 65536);
+	hp.hp_skipbody = 1;
+	r = "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n";
+	ck_assert_int_eq(http_parse_head(&hp, r, strlen(r)), (ssize_t)strlen(r));
+	ck_assert_int_eq(hp.hp_state, HTTP_PARSE_DONE);
+	http_parse_clear(&hp);
+
+	/* 100 Continue, then the final response. */
+	http_parse_init(&hp, HTTP_RESPONSE, 65536);
+	r = "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n"
+	    "Content-Length: 2\r\n\r\nok";
+	n = http_parse_head(&hp, r, strlen(r));
+	ck_assert_int_eq(n, 25);
+	ck_assert_int_eq(hp.hp_state, HTTP_PARSE_DONE);
+	http_parse_next(&hp);
+	r += n;
+	n = http_parse_head(&hp, r, strlen(r));
+	ck_assert_int_eq(hp.hp_state, HTTP_PARSE_BODY);
+	ck_assert_int_eq(http_parse_body(&hp, r + n, 2), 2);
+	ck_assert_int_eq(hp.hp_state, HTTP_PARSE_DONE);
+	http_parse_clear(&hp);
+}
+END_TEST
+
+START_TEST(test_error_write)
+{
+	struct evbuffer	*b = evbuffer_new();
+	char		 s[256];
+	size_t		 n;
+
+	http_error_write(b, 502, "upstream unreachable");
+	n = evbuffer_remove(b, s, sizeof s - 1);
+	s[n] = '\0';
+	ck_assert_ptr_nonnull(strstr(s, "HTTP/1.1 502 Bad Gateway\r\n"));
+	ck_assert_ptr_nonnull(strstr(s, "Content-Length: 21\r\n"));
+	ck_assert_ptr_nonnull(strstr(s, "\r\n\r\nupstream unreachable\n"));
+	evbuffer_free(b);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite	*s = suite_create("http");
+	TCase	*tc = tcase_create("core");
+	SRunner	*sr;
+	int	 failed;
+
+	tcase_add_test(tc, test_parse_simple);
+	tcase_add_test(tc, test_parse_split);
+	tcase_add_test(tc, test_parse_chunked);
+	tcase_add_test(tc, test_bad_requests);
+	tcase_add_test(tc, test_good_requests);
+	tcase_add_test(tc, test_header_limit);
+	tcase_add_test(tc, test_incomplete);
+	tcase_add_test(tc, test_upgrade);
+	tcase_add_test(tc, test_strip_hop);
+	tcase_add_test(tc, test_forwarded_untrusted);
+	tcase_add_test(tc, test_forwarded_trusted);
+	tcase_add_test(tc, test_edit_and_write);
+	tcase_add_test(tc, test_response);
+	tcase_add_test(tc, test_error_write);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+}
