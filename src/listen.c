@@ -189,6 +189,8 @@ listen_open(const struct addr *ads, size_t n, const char *sdname,
 		li = &ls->ls_list[0];
 		snprintf(li->li_text, sizeof li->li_text, "systemd socket %s",
 		    sdname);
+		/* systemd hands sockets over blocking; accept() must not be. */
+		evutil_make_socket_nonblocking(fd);
 		ls->ls_inherited = 1;
 		if (listen_wrap(li, fd, cb, arg, cause) != 0) {
 			free(ls->ls_list);

@@ -27,6 +27,7 @@
 #endif
 
 static struct event	*main_stop_timer;
+static struct event	*main_status_timer;
 static int64_t		 main_stop_deadline;
 
 /* Print the usage text. */
@@ -44,6 +45,31 @@ main_usage(FILE *f)
 	    "\n"
 	    "Signals: SIGHUP reloads the policy; SIGTERM and SIGINT stop gracefully.\n",
 	    CONFIG_DEFAULT_FILE);
+}
+
+/* Format the STATUS= line systemctl status shows. */
+static void
+main_status_text(char *buf, size_t len)
+{
+	snprintf(buf, len, "sessions: %zu live, %zu idle, %zu unloaded; "
+	    "webhook queue: %zu",
+	    session_count_state(SESSION_LIVE), session_count_state(SESSION_IDLE),
+	    session_count_state(SESSION_UNLOADED), webhook_pending());
+}
+
+/* Refresh the STATUS= line every few seconds. */
+static void
+main_status(evutil_socket_t fd, short events, void *arg)
+{
+	struct timeval	tv = { 5, 0 };
+	char		buf[256];
+
+	(void)fd;
+	(void)events;
+	(void)arg;
+	main_status_text(buf, sizeof buf);
+	systemd_notify("STATUS=%s", buf);
+	evtimer_add(main_status_timer, &tv);
 }
 
 /* Leave the loop once nothing is busy or the shutdown timeout has passed. */
@@ -172,7 +198,12 @@ main(int argc, char **argv)
 	/* Every module has taken the inherited sockets it wants by now. */
 	systemd_listen_close_unused();
 	systemd_watchdog_start(base);
-	systemd_ready("running");
+	main_status_text(buf, sizeof buf);
+	systemd_ready(buf);
+	if (getenv("NOTIFY_SOCKET") != NULL) {
+		main_status_timer = evtimer_new(base, main_status, NULL);
+		main_status(-1, 0, NULL);
+	}
 	log_info("janitord %s started with %s", JANITOR_VERSION, po->po_file);
 	event_base_dispatch(base);
 	log_info("janitord stopped");
@@ -182,6 +213,8 @@ main(int argc, char **argv)
 		event_free(sigs[i]);
 	if (main_stop_timer != NULL)
 		event_free(main_stop_timer);
+	if (main_status_timer != NULL)
+		event_free(main_status_timer);
 	proxy_free();
 	admin_free();
 	webhook_free();

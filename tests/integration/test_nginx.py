@@ -84,8 +84,6 @@ class NginxTest(unittest.IsolatedAsyncioTestCase):
         self.jd = jtest.Janitord(POLICY, upstream_port=self.app_port)
         self.jd.start()
         self.addCleanup(self.jd.kill)
-        self.addCleanup(lambda: print(self.jd.log())
-                        if self._outcome.result.failures else None)
 
         d = self.jd.dir
         self.https_port = jtest.free_port()

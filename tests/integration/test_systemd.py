@@ -117,8 +117,13 @@ class SystemdTest(unittest.TestCase):
                    NOTIFY_SOCKET=self.notify.path)
 
         def fds():
-            os.dup2(proxy.fileno(), 3)
-            os.dup2(admin.fileno(), 4)
+            # Through high numbers first: the originals may be 3 or 4.
+            p, a = os.dup(proxy.fileno()), os.dup(admin.fileno())
+            p, a = os.dup2(p, 100), os.dup2(a, 101)
+            os.dup2(p, 3)
+            os.dup2(a, 4)
+            os.close(p)
+            os.close(a)
 
         logf = open(jd.log_path, "ab")
         self.addCleanup(logf.close)
@@ -126,7 +131,7 @@ class SystemdTest(unittest.TestCase):
             ["/bin/sh", "-c", 'LISTEN_PID=$$; export LISTEN_PID; exec "$@"',
              "sh", jtest.JANITORD, "-c", jd.conf],
             env=env, stdout=logf, stderr=logf, preexec_fn=fds,
-            pass_fds=(proxy.fileno(), admin.fileno()))
+            pass_fds=(3, 4))
         self.addCleanup(lambda: proc.poll() is None and proc.kill())
         try:
             self.notify.wait("READY=1")

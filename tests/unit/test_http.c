@@ -233,7 +233,7 @@ START_TEST(test_header_limit)
 	big = malloc(n + 100);
 	strcpy(big, "GET / HTTP/1.1\r\nHost: h\r\nX-Big: ");
 	memset(big + strlen(big), 'a', n);
-	big[n + 33] = '\0';
+	big[n + 32] = '\0';
 	strcat(big, "\r\n\r\n");
 	ck_assert_int_eq(status_of(big), 431);
 	/* The limit counts the whole head, not one header. */
@@ -245,7 +245,7 @@ START_TEST(test_header_limit)
 	big = malloc(100000);
 	strcpy(big, "GET / HTTP/1.1\r\nHost: h\r\nX-Big: ");
 	memset(big + strlen(big), 'a', 90000);
-	big[90000 + 33] = '\0';
+	big[90000 + 32] = '\0';
 	strcat(big, "\r\n\r\n");
 	ck_assert_int_eq(parse_req(big, 1 << 20, &hd, NULL), 431);
 	free(big);

@@ -1,0 +1,79 @@
+/*
+ * config_int.h -- what the files of the config module share and nobody
+ * else needs: the walk over libyaml's document and its error helpers.
+ */
+#ifndef JANITOR_CONFIG_INT_H
+#define JANITOR_CONFIG_INT_H
+
+#include <stdbool.h>
+#include <yaml.h>
+
+#include "config.h"
+
+/* Most nodes one walk visits: aliases could otherwise multiply the work. */
+#define CONFIG_NODE_BUDGET	100000
+
+/* Largest policy, secret or token file read. */
+#define CONFIG_FILE_MAX		(1024 * 1024)
+#define CONFIG_SECRET_MAX	4096
+
+/* Display paths ("cache[2].keep[0]") stay well below this. */
+#define CONFIG_PATH_MAX		256
+
+struct config_walk {
+	const char		*cw_name;
+	yaml_document_t		*cw_doc;
+	struct policy		*cw_po;
+	struct config_error	*cw_err;
+	size_t			 cw_budget;
+	int			 cw_pass;	/* 0: preset only, 1: the rest */
+	char			 cw_path[CONFIG_PATH_MAX];	/* for messages */
+	yaml_mark_t		*cw_marks;	/* per config_keys[] entry */
+	bool			*cw_set;
+};
+
+/* snprintf that may truncate on purpose (paths and messages are bounded). */
+void	config_fmt(char *, size_t, const char *, ...)
+	    __attribute__((format(printf, 3, 4)));
+
+/* Record an error at a mark (or node), prefixed with the current key path. */
+int	config_fail_at(struct config_walk *, const yaml_mark_t *, const char *,
+	    ...) __attribute__((format(printf, 3, 4)));
+#define config_fail(w, n, ...) config_fail_at((w), &(n)->start_mark, __VA_ARGS__)
+
+/* Record an error at a node and free the allocated cause. */
+int	config_fail_cause(struct config_walk *, yaml_node_t *, char *);
+
+/* Count a visited node against the budget. */
+int	config_visit(struct config_walk *, yaml_node_t *);
+
+/* A node's type in words; whether it is YAML's null. */
+const char *config_node_kind(yaml_node_t *);
+bool	config_is_null(yaml_node_t *);
+
+/* The text of a scalar, or an error naming what was expected. */
+int	config_scalar(struct config_walk *, yaml_node_t *, const char *,
+	    const char **);
+
+/* The items of a list-valued key (a single scalar is a list of one). */
+int	config_items(struct config_walk *, yaml_node_t *, yaml_node_item_t **,
+	    size_t *, yaml_node_item_t *);
+
+/* List item i, with the display path set to "prefix[i]". */
+yaml_node_t *config_item(struct config_walk *, yaml_node_item_t *, size_t,
+	    const char *);
+
+/* Walk a mapping against the keys under tpath; dpath is for messages. */
+int	config_walk_map(struct config_walk *, yaml_node_t *, const char *,
+	    const char *, void *);
+
+/* Free what the setters build. */
+void	config_free_strings(char **, size_t);
+void	config_free_key_rule(struct key_rule *);
+void	config_free_live_rule(struct live_rule *);
+void	config_free_cache_entry(struct cache_entry *);
+
+/* The defaults of one cache entry. */
+void	config_cache_defaults(struct cache_entry *);
+
+#endif
