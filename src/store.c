@@ -2,19 +2,28 @@
  * store.c -- durable state in SQLite (WAL): sessions, the webhook outbox and
  * pending removals.
  *
- * Callers on the event loop only queue writes.  The first write queued in a
- * tick activates one event, which runs after the callbacks already active in
- * this loop pass and commits everything queued so far in a single
- * transaction.  So per-request cost stays flat (a session touched a hundred
- * times in one tick is written once), and a session's state change and the
- * webhook it caused are committed together.  A failed commit is rolled back,
- * the queue is kept and tried again a second later.
+ * Callers on the event loop only queue writes into the batch being filled.
+ * The first write queued in a tick activates one event, which runs after
+ * the callbacks already active in this loop pass and hands the batch to the
+ * writer thread, which commits it in a single transaction.  So per-request
+ * cost stays flat (a session touched a hundred times is written once), a
+ * session's state change and the webhook it caused are committed together
+ * (a tick's writes are never split across batches), and the loop never
+ * waits for the disk: synchronous=FULL, so a commit survives power loss,
+ * not only kill -9.  While the writer is busy the next batch fills; when
+ * it is done it rings a doorbell (an eventfd) and the loop runs the commit
+ * hooks and hands over the next batch.  A failed commit is rolled back, its
+ * batch merged in front of the one filling, and tried again a second later.
  *
- * synchronous=FULL: a commit survives power loss, not only kill -9.
+ * The connection is used by one thread at a time: by the writer while it
+ * holds a batch, otherwise by the loop (start-up reads, the dead list,
+ * store_flush() and store_close(), which first wait for the writer).
  */
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdarg.h>
@@ -118,20 +127,41 @@ static const char store_schema[] =
     " id INTEGER PRIMARY KEY, path TEXT NOT NULL"
     ");";
 
+/* Writes queued in the ticks of one batch, committed together. */
+struct store_batch {
+	struct store_op		*sb_ops;
+	size_t			 sb_nops, sb_alloc;
+	struct store_pending	*sb_buckets[STORE_SESSION_BUCKETS];
+	struct store_pending	*sb_list;
+	int64_t			 sb_gen;
+};
+
 static sqlite3			*store_db;
 static char			*store_path;
 static sqlite3_stmt		*store_stmts[ST_COUNT];
-static struct event		*store_ev;		/* commit this tick */
+static struct event		*store_ev;		/* hand over this tick */
 static struct event		*store_retry_ev;	/* commit failed */
+static struct event		*store_bell_ev;		/* writer is done */
+static int			 store_efd = -1;
 static int			 store_scheduled;
 static int64_t			 store_next_seq = 1;
 static int64_t			 store_next_rm = 1;
 static int64_t			 store_ndead;
+static int64_t			 store_committed;	/* last committed gen */
 
-static struct store_op		*store_ops;
-static size_t			 store_nops, store_opsalloc;
-static struct store_pending	*store_buckets[STORE_SESSION_BUCKETS];
-static struct store_pending	*store_pending_list;
+static struct store_batch	*store_fill;		/* loop fills it */
+static struct store_batch	*store_writing;		/* writer has it */
+
+/* The writer thread and what it shares with the loop, under store_mtx. */
+static pthread_t		 store_thread;
+static int			 store_thread_up;
+static pthread_mutex_t		 store_mtx = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t		 store_cond = PTHREAD_COND_INITIALIZER;
+static int			 store_work;		/* store_writing to do */
+static int			 store_done;		/* store_writing done */
+static int			 store_result;
+static char			 store_errbuf[512];
+static int			 store_quit;
 
 static struct store_hook	*store_hooks;
 static size_t			 store_nhooks;
@@ -139,7 +169,10 @@ static size_t			 store_nhooks;
 static struct metric		*store_m_commits;
 static struct metric		*store_m_errors;
 
-static void	store_flush_cb(evutil_socket_t, short, void *);
+static void	store_tick_cb(evutil_socket_t, short, void *);
+static void	store_bell_cb(evutil_socket_t, short, void *);
+static void	*store_writer(void *);
+static struct store_batch *store_batch_new(int64_t);
 
 /* Print into a fresh string; out of memory is fatal. */
 static void __attribute__((format(printf, 2, 3)))
@@ -384,10 +417,26 @@ store_open(const char *state_dir, char **cause)
 	    &store_ndead, cause) != 0)
 		goto fail;
 
-	store_ev = event_new(daemon_base(), -1, 0, store_flush_cb, NULL);
-	store_retry_ev = evtimer_new(daemon_base(), store_flush_cb, NULL);
-	if (store_ev == NULL || store_retry_ev == NULL)
+	if ((store_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1) {
+		store_cause(cause, "eventfd: %s", strerror(errno));
+		goto fail;
+	}
+	store_ev = event_new(daemon_base(), -1, 0, store_tick_cb, NULL);
+	store_retry_ev = evtimer_new(daemon_base(), store_tick_cb, NULL);
+	store_bell_ev = event_new(daemon_base(), store_efd, EV_READ | EV_PERSIST,
+	    store_bell_cb, NULL);
+	if (store_ev == NULL || store_retry_ev == NULL || store_bell_ev == NULL)
 		fatal_oom();
+	event_add(store_bell_ev, NULL);
+	store_fill = store_batch_new(1);
+	store_committed = 0;
+	store_quit = store_work = store_done = 0;
+	if ((errno = pthread_create(&store_thread, NULL, store_writer,
+	    NULL)) != 0)
+		log_warn("state file writer thread: %s; writing from the loop",
+		    strerror(errno));
+	else
+		store_thread_up = 1;
 	store_m_commits = metrics_counter("janitor_store_commits_total", NULL,
 	    "Transactions committed to the state file.");
 	store_m_errors = metrics_counter("janitor_store_errors_total", NULL,
@@ -400,6 +449,9 @@ fail:
 		sqlite3_finalize(store_stmts[i]);
 		store_stmts[i] = NULL;
 	}
+	if (store_efd != -1)
+		close(store_efd);
+	store_efd = -1;
 	sqlite3_close(store_db);
 	store_db = NULL;
 	free(store_path);
@@ -407,7 +459,7 @@ fail:
 	return (-1);
 }
 
-/* Make sure a commit runs after the callbacks of this loop pass. */
+/* Make sure the batch is handed over after the callbacks of this pass. */
 static void
 store_schedule(void)
 {
@@ -418,23 +470,22 @@ store_schedule(void)
 		event_active(store_ev, EV_TIMEOUT, 0);
 }
 
-/* Append an op to the queue and schedule a commit. */
-static struct store_op *
-store_op_new(enum store_op_kind kind, int64_t seq)
+/* A new empty batch. */
+static struct store_batch *
+store_batch_new(int64_t gen)
 {
-	struct store_op	*op;
+	struct store_batch	*sb;
 
-	if (store_nops == store_opsalloc) {
-		store_opsalloc = store_opsalloc == 0 ? 64 : store_opsalloc * 2;
-		store_ops = xrealloc(store_ops,
-		    store_opsalloc * sizeof *store_ops);
-	}
-	op = &store_ops[store_nops++];
-	memset(op, 0, sizeof *op);
-	op->so_kind = kind;
-	op->so_seq = seq;
-	store_schedule();
-	return (op);
+	sb = xcalloc(1, sizeof *sb);
+	sb->sb_gen = gen;
+	return (sb);
+}
+
+/* Whether a batch holds no write. */
+static int
+store_batch_empty(const struct store_batch *sb)
+{
+	return (sb->sb_nops == 0 && sb->sb_list == NULL);
 }
 
 /* Free what an op owns. */
@@ -449,6 +500,45 @@ store_op_clear(struct store_op *op)
 	}
 }
 
+/* Free a batch and everything in it. */
+static void
+store_batch_free(struct store_batch *sb)
+{
+	struct store_pending	*sp, *next;
+	size_t			 i;
+
+	if (sb == NULL)
+		return;
+	for (i = 0; i < sb->sb_nops; i++)
+		store_op_clear(&sb->sb_ops[i]);
+	free(sb->sb_ops);
+	for (sp = sb->sb_list; sp != NULL; sp = next) {
+		next = sp->sp_next;
+		free(sp);
+	}
+	free(sb);
+}
+
+/* Append an op to the filling batch and schedule the hand-over. */
+static struct store_op *
+store_op_new(enum store_op_kind kind, int64_t seq)
+{
+	struct store_batch	*sb = store_fill;
+	struct store_op		*op;
+
+	if (sb->sb_nops == sb->sb_alloc) {
+		sb->sb_alloc = sb->sb_alloc == 0 ? 64 : sb->sb_alloc * 2;
+		sb->sb_ops = xrealloc(sb->sb_ops,
+		    sb->sb_alloc * sizeof *sb->sb_ops);
+	}
+	op = &sb->sb_ops[sb->sb_nops++];
+	memset(op, 0, sizeof *op);
+	op->so_kind = kind;
+	op->so_seq = seq;
+	store_schedule();
+	return (op);
+}
+
 /* FNV-1a over a session key. */
 static unsigned
 store_hash(const char *key)
@@ -460,25 +550,58 @@ store_hash(const char *key)
 	return (h % STORE_SESSION_BUCKETS);
 }
 
-/* Find or add the pending entry of a session key. */
+/* Find or add the pending entry of a session key in a batch. */
 static struct store_pending *
-store_pending_get(const char *key)
+store_pending_get(struct store_batch *sb, const char *key)
 {
 	struct store_pending	*sp;
 	unsigned		 h = store_hash(key);
 
-	for (sp = store_buckets[h]; sp != NULL; sp = sp->sp_hnext) {
+	for (sp = sb->sb_buckets[h]; sp != NULL; sp = sp->sp_hnext) {
 		if (strcmp(sp->sp_rec.ss_key, key) == 0)
 			return (sp);
 	}
 	sp = xcalloc(1, sizeof *sp);
 	snprintf(sp->sp_rec.ss_key, sizeof sp->sp_rec.ss_key, "%s", key);
-	sp->sp_hnext = store_buckets[h];
-	store_buckets[h] = sp;
-	sp->sp_next = store_pending_list;
-	store_pending_list = sp;
+	sp->sp_hnext = sb->sb_buckets[h];
+	sb->sb_buckets[h] = sp;
+	sp->sp_next = sb->sb_list;
+	sb->sb_list = sp;
 	store_schedule();
 	return (sp);
+}
+
+/*
+ * Put a failed batch back in front of the filling one: its ops first, and
+ * a session's newer state from the filling batch wins.  Returns the result,
+ * which takes the filling batch's generation.
+ */
+static struct store_batch *
+store_batch_merge(struct store_batch *old, struct store_batch *new)
+{
+	struct store_pending	*sp, *next, *o;
+	size_t			 i;
+
+	for (i = 0; i < new->sb_nops; i++) {
+		if (old->sb_nops == old->sb_alloc) {
+			old->sb_alloc = old->sb_alloc == 0 ? 64 :
+			    old->sb_alloc * 2;
+			old->sb_ops = xrealloc(old->sb_ops,
+			    old->sb_alloc * sizeof *old->sb_ops);
+		}
+		old->sb_ops[old->sb_nops++] = new->sb_ops[i];
+	}
+	for (sp = new->sb_list; sp != NULL; sp = next) {
+		next = sp->sp_next;
+		o = store_pending_get(old, sp->sp_rec.ss_key);
+		o->sp_rec = sp->sp_rec;
+		o->sp_gone = sp->sp_gone;
+		free(sp);
+	}
+	old->sb_gen = new->sb_gen;
+	free(new->sb_ops);
+	free(new);
+	return (old);
 }
 
 /* Queue a session's state. */
@@ -489,7 +612,7 @@ store_session_put(const struct store_session *rec)
 
 	if (store_db == NULL)
 		return;
-	sp = store_pending_get(rec->ss_key);
+	sp = store_pending_get(store_fill, rec->ss_key);
 	sp->sp_rec = *rec;
 	sp->sp_gone = 0;
 }
@@ -500,7 +623,7 @@ store_session_del(const char *key)
 {
 	if (store_db == NULL)
 		return;
-	store_pending_get(key)->sp_gone = 1;
+	store_pending_get(store_fill, key)->sp_gone = 1;
 }
 
 /* Queue a new outbox message. */
@@ -669,79 +792,208 @@ store_write_session(const struct store_pending *sp)
 	return (store_step(st));
 }
 
-/* Drop the queue after a successful commit. */
-static void
-store_queue_clear(void)
-{
-	struct store_pending	*sp, *next;
-	size_t			 i;
-
-	for (i = 0; i < store_nops; i++)
-		store_op_clear(&store_ops[i]);
-	store_nops = 0;
-	for (sp = store_pending_list; sp != NULL; sp = next) {
-		next = sp->sp_next;
-		free(sp);
-	}
-	store_pending_list = NULL;
-	memset(store_buckets, 0, sizeof store_buckets);
-}
-
-/* Commit everything queued in one transaction. */
-int
-store_flush(void)
+/* Write a batch in one transaction; 0, or -1 with store_errbuf set. */
+static int
+store_batch_write(const struct store_batch *sb)
 {
 	struct store_pending	*sp;
 	size_t			 i;
 
-	store_scheduled = 0;
-	if (store_db == NULL || (store_nops == 0 && store_pending_list == NULL))
-		return (0);
-	if (store_step(store_stmts[ST_BEGIN]) != 0)
-		goto fail;
-	for (i = 0; i < store_nops; i++) {
-		if (store_write_op(&store_ops[i]) != 0)
+	if (store_step(store_stmts[ST_BEGIN]) != 0) {
+		snprintf(store_errbuf, sizeof store_errbuf, "cannot begin a "
+		    "transaction: %s", sqlite3_errmsg(store_db));
+		return (-1);
+	}
+	for (i = 0; i < sb->sb_nops; i++) {
+		if (store_write_op(&sb->sb_ops[i]) != 0)
 			goto rollback;
 	}
-	for (sp = store_pending_list; sp != NULL; sp = sp->sp_next) {
+	for (sp = sb->sb_list; sp != NULL; sp = sp->sp_next) {
 		if (store_write_session(sp) != 0)
 			goto rollback;
 	}
 	if (store_step(store_stmts[ST_COMMIT]) != 0)
 		goto rollback;
-	store_queue_clear();
-	metrics_inc(store_m_commits);
-	for (i = 0; i < store_nhooks; i++)
-		store_hooks[i].sh_cb(store_hooks[i].sh_arg);
 	return (0);
 
 rollback:
-	log_error("state file %s: commit failed: %s", store_path,
+	snprintf(store_errbuf, sizeof store_errbuf, "commit failed: %s",
 	    sqlite3_errmsg(store_db));
 	sqlite3_exec(store_db, "ROLLBACK", NULL, NULL, NULL);
-	goto retry;
-fail:
-	log_error("state file %s: cannot begin a transaction: %s", store_path,
-	    sqlite3_errmsg(store_db));
-retry:
-	metrics_inc(store_m_errors);
-	if (store_retry_ev != NULL && !evtimer_pending(store_retry_ev, NULL)) {
-		struct timeval	tv = { STORE_RETRY_MS / 1000,
-		    (STORE_RETRY_MS % 1000) * 1000 };
-
-		evtimer_add(store_retry_ev, &tv);
-	}
 	return (-1);
 }
 
-/* The once-per-tick (or retry) commit. */
+/* A batch was written (or not): run the hooks, or keep it for a retry. */
 static void
-store_flush_cb(evutil_socket_t fd, short events, void *arg)
+store_batch_written(struct store_batch *sb, int rc)
+{
+	struct timeval	tv = { STORE_RETRY_MS / 1000,
+	    (STORE_RETRY_MS % 1000) * 1000 };
+	size_t		i;
+
+	if (rc == 0) {
+		store_committed = sb->sb_gen;
+		store_batch_free(sb);
+		metrics_inc(store_m_commits);
+		for (i = 0; i < store_nhooks; i++)
+			store_hooks[i].sh_cb(store_hooks[i].sh_arg);
+		return;
+	}
+	log_error("state file %s: %s; retrying", store_path, store_errbuf);
+	metrics_inc(store_m_errors);
+	store_fill = store_batch_merge(sb, store_fill);
+	if (store_retry_ev != NULL && !evtimer_pending(store_retry_ev, NULL))
+		evtimer_add(store_retry_ev, &tv);
+}
+
+/* The writer thread: commit each batch it is handed. */
+static void *
+store_writer(void *arg)
+{
+	uint64_t	one = 1;
+	int		rc;
+
+	(void)arg;
+	pthread_mutex_lock(&store_mtx);
+	for (;;) {
+		while (!store_work && !store_quit)
+			pthread_cond_wait(&store_cond, &store_mtx);
+		if (!store_work)
+			break;
+		pthread_mutex_unlock(&store_mtx);
+		rc = store_batch_write(store_writing);
+		pthread_mutex_lock(&store_mtx);
+		store_work = 0;
+		store_done = 1;
+		store_result = rc;
+		pthread_cond_broadcast(&store_cond);
+		/* A failed write means the counter is already non-zero. */
+		(void)!write(store_efd, &one, sizeof one);
+	}
+	pthread_mutex_unlock(&store_mtx);
+	return (NULL);
+}
+
+static void store_handover(void);
+
+/* Collect the writer's result, if it has one, and hand over the next batch. */
+static void
+store_collect(void)
+{
+	struct store_batch	*sb;
+	int			 rc;
+
+	pthread_mutex_lock(&store_mtx);
+	if (store_writing == NULL || !store_done) {
+		pthread_mutex_unlock(&store_mtx);
+		return;
+	}
+	store_done = 0;
+	rc = store_result;
+	sb = store_writing;
+	store_writing = NULL;
+	pthread_mutex_unlock(&store_mtx);
+	store_batch_written(sb, rc);
+	if (rc == 0)
+		store_handover();
+}
+
+/* Give the filling batch to the writer when it is idle. */
+static void
+store_handover(void)
+{
+	if (store_writing != NULL || store_batch_empty(store_fill) ||
+	    evtimer_pending(store_retry_ev, NULL))
+		return;
+	if (!store_thread_up) {
+		/* No writer (it could not start): write on the loop. */
+		struct store_batch	*sb = store_fill;
+
+		store_fill = store_batch_new(sb->sb_gen + 1);
+		store_batch_written(sb, store_batch_write(sb));
+		return;
+	}
+	pthread_mutex_lock(&store_mtx);
+	store_writing = store_fill;
+	store_fill = store_batch_new(store_writing->sb_gen + 1);
+	store_work = 1;
+	pthread_cond_broadcast(&store_cond);
+	pthread_mutex_unlock(&store_mtx);
+}
+
+/* Wait until the writer holds no batch, collecting its result. */
+static void
+store_quiesce(void)
+{
+	for (;;) {
+		pthread_mutex_lock(&store_mtx);
+		while (store_writing != NULL && !store_done)
+			pthread_cond_wait(&store_cond, &store_mtx);
+		pthread_mutex_unlock(&store_mtx);
+		if (store_writing == NULL)
+			return;
+		store_collect();
+	}
+}
+
+/* Commit everything queued now, on the calling (loop) thread. */
+int
+store_flush(void)
+{
+	struct store_batch	*sb;
+	int			 rc;
+
+	if (store_db == NULL)
+		return (0);
+	store_quiesce();
+	store_scheduled = 0;
+	if (store_batch_empty(store_fill))
+		return (0);
+	if (store_retry_ev != NULL)
+		evtimer_del(store_retry_ev);
+	sb = store_fill;
+	store_fill = store_batch_new(sb->sb_gen + 1);
+	rc = store_batch_write(sb);
+	store_batch_written(sb, rc);
+	return (rc);
+}
+
+/* The tick's hand-over, or the retry after a failed commit. */
+static void
+store_tick_cb(evutil_socket_t fd, short events, void *arg)
 {
 	(void)fd;
 	(void)events;
 	(void)arg;
-	store_flush();
+	store_scheduled = 0;
+	store_handover();
+}
+
+/* The writer's doorbell. */
+static void
+store_bell_cb(evutil_socket_t fd, short events, void *arg)
+{
+	uint64_t	n;
+
+	(void)events;
+	(void)arg;
+	if (read(fd, &n, sizeof n) != sizeof n)
+		return;
+	store_collect();
+}
+
+/* The generation of the batch being filled: what is queued now. */
+int64_t
+store_gen(void)
+{
+	return (store_fill != NULL ? store_fill->sb_gen : 0);
+}
+
+/* The last generation committed. */
+int64_t
+store_committed_gen(void)
+{
+	return (store_committed);
 }
 
 /* Register a commit hook. */
@@ -765,6 +1017,7 @@ store_prepare(const char *sql, char **cause)
 		store_cause(cause, "state file is not open");
 		return (NULL);
 	}
+	store_quiesce();
 	if (sqlite3_prepare_v2(store_db, sql, -1, &st, NULL) != SQLITE_OK) {
 		store_cause(cause, "state file %s: %s", store_path,
 		    sqlite3_errmsg(store_db));
@@ -946,10 +1199,16 @@ store_close(void)
 	if (store_flush() != 0)
 		log_error("state file %s: last commit failed, the latest "
 		    "changes are lost", store_path);
-	store_queue_clear();
-	free(store_ops);
-	store_ops = NULL;
-	store_opsalloc = 0;
+	if (store_thread_up) {
+		pthread_mutex_lock(&store_mtx);
+		store_quit = 1;
+		pthread_cond_broadcast(&store_cond);
+		pthread_mutex_unlock(&store_mtx);
+		pthread_join(store_thread, NULL);
+		store_thread_up = 0;
+	}
+	store_batch_free(store_fill);
+	store_fill = NULL;
 	for (i = 0; i < ST_COUNT; i++) {
 		sqlite3_finalize(store_stmts[i]);
 		store_stmts[i] = NULL;
@@ -960,7 +1219,10 @@ store_close(void)
 	store_db = NULL;
 	event_free(store_ev);
 	event_free(store_retry_ev);
-	store_ev = store_retry_ev = NULL;
+	event_free(store_bell_ev);
+	store_ev = store_retry_ev = store_bell_ev = NULL;
+	close(store_efd);
+	store_efd = -1;
 	store_scheduled = 0;
 	free(store_path);
 	store_path = NULL;

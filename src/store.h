@@ -2,10 +2,10 @@
  * store.h -- durable state in SQLite (WAL) under state_dir: the sessions'
  * durable part, the webhook outbox and the pending directory removals.
  *
- * Writes made from the event loop are queued and committed together in one
- * transaction per loop tick, so a state change and the event it caused are
- * durable together or not at all.  Nothing is written synchronously except
- * by store_flush() and store_close().
+ * Writes made from the event loop are queued and committed by a writer
+ * thread, a tick's writes always in the same transaction, so a state change
+ * and the event it caused are durable together or not at all.  The loop
+ * never waits for the disk except in store_flush() and store_close().
  */
 #ifndef JANITOR_STORE_H
 #define JANITOR_STORE_H
@@ -90,8 +90,14 @@ json_t		*store_dead_list(void);
 /* How many messages are dead. */
 int64_t		 store_dead_count(void);
 
-/* Register a hook called after every successful commit. */
+/*
+ * Register a hook called on the loop after every successful commit.  Writes
+ * queued while store_gen() returned G are durable once store_committed_gen()
+ * is G or more.
+ */
 void		 store_on_commit(store_commit_cb, void *);
+int64_t		 store_gen(void);
+int64_t		 store_committed_gen(void);
 
 /* Commit what is queued now; 0 or -1 (the queue is kept and retried). */
 int		 store_flush(void);

@@ -60,6 +60,7 @@ struct whmsg {
 	int			 wm_attempts;
 	int64_t			 wm_next_at;	/* mono ms */
 	int			 wm_committed;
+	int64_t			 wm_gen;	/* store batch it is in */
 	struct whsess		*wm_sess;
 	TAILQ_ENTRY(whmsg)	 wm_sentry;	/* session's queue */
 	TAILQ_ENTRY(whmsg)	 wm_gentry;	/* all pending, by seq */
@@ -71,6 +72,7 @@ enum whsess_state {
 	WS_WAITING,	/* head's next attempt is in the future */
 	WS_READY,	/* on a receiver's ready list */
 	WS_INFLIGHT,
+	WS_HELD,	/* head delivered; the next waits for that to commit */
 };
 
 /* One session's queue of events. */
@@ -82,6 +84,8 @@ struct whsess {
 	struct whrecv		*ws_recv;	/* while READY */
 	TAILQ_ENTRY(whsess)	 ws_rentry;
 	struct whsess		*ws_hnext;
+	TAILQ_ENTRY(whsess)	 ws_hentry;	/* on the held list */
+	int64_t			 ws_hold_gen;	/* held until this commits */
 };
 
 /* One keep-alive connection to a receiver, one request at a time. */
@@ -110,6 +114,7 @@ static struct whmsg_list	 webhook_all = TAILQ_HEAD_INITIALIZER(webhook_all);
 static size_t			 webhook_npending;
 static struct whsess		*webhook_buckets[WEBHOOK_BUCKETS];
 static struct whrecv		*webhook_recvs;
+static TAILQ_HEAD(, whsess)	 webhook_held = TAILQ_HEAD_INITIALIZER(webhook_held);
 static int			 webhook_stopping;
 static int			 webhook_ready;
 static int			 webhook_freed;	/* after webhook_free() */
@@ -447,7 +452,7 @@ webhook_enqueue(const struct jevent *ev, const char *url)
 	sm.sm_next_at = sm.sm_created_at;
 	store_msg_add(&sm);
 	if (!webhook_freed)
-		webhook_msg_new(&sm, 0, clock_mono_ms());
+		webhook_msg_new(&sm, 0, clock_mono_ms())->wm_gen = store_gen();
 	free(body);
 	log_debug("webhook %s queued: %s %s to %s", sm.sm_id, sm.sm_type,
 	    sm.sm_session, url);
@@ -479,22 +484,35 @@ webhook_kick_all(void)
 static void
 webhook_committed(void *arg)
 {
-	struct whsess	**v = NULL;
+	struct whsess	**v = NULL, *ws;
 	struct whmsg	 *wm;
 	size_t		  n = 0, alloc = 0, i;
+	int64_t		  c = store_committed_gen();
 
 	(void)arg;
-	/* Uncommitted messages are a suffix of the list. */
+	/* Sessions whose last delivery is now durable go on. */
+	while ((ws = TAILQ_FIRST(&webhook_held)) != NULL &&
+	    ws->ws_hold_gen <= c) {
+		TAILQ_REMOVE(&webhook_held, ws, ws_hentry);
+		ws->ws_state = WS_IDLE;
+		webhook_kick(ws);
+	}
+	/*
+	 * Uncommitted messages are a suffix of the list, in generation
+	 * order; the newest may be in a batch still being written.
+	 */
 	wm = TAILQ_LAST(&webhook_all, whmsg_list);
 	while (wm != NULL && !wm->wm_committed) {
-		wm->wm_committed = 1;
-		if (wm->wm_sess->ws_state == WS_IDLE &&
-		    TAILQ_FIRST(&wm->wm_sess->ws_msgs) == wm) {
-			if (n == alloc) {
-				alloc = alloc == 0 ? 16 : alloc * 2;
-				v = xrealloc(v, alloc * sizeof *v);
+		if (wm->wm_gen <= c) {
+			wm->wm_committed = 1;
+			if (wm->wm_sess->ws_state == WS_IDLE &&
+			    TAILQ_FIRST(&wm->wm_sess->ws_msgs) == wm) {
+				if (n == alloc) {
+					alloc = alloc == 0 ? 16 : alloc * 2;
+					v = xrealloc(v, alloc * sizeof *v);
+				}
+				v[n++] = wm->wm_sess;
 			}
-			v[n++] = wm->wm_sess;
 		}
 		wm = TAILQ_PREV(wm, whmsg_list, wm_gentry);
 	}
@@ -589,6 +607,16 @@ webhook_finish(struct whconn *wc, int code, const char *retry_after_hdr)
 		metrics_inc(webhook_m_success);
 		store_msg_done(wm->wm_seq);
 		webhook_msg_free(wm);
+		/*
+		 * The session's next event goes out only once this delivery
+		 * is committed, so no crash can make a receiver see an
+		 * expire and then its unload again.
+		 */
+		if (!TAILQ_EMPTY(&ws->ws_msgs)) {
+			ws->ws_state = WS_HELD;
+			ws->ws_hold_gen = store_gen();
+			TAILQ_INSERT_TAIL(&webhook_held, ws, ws_hentry);
+		}
 	} else {
 		if (code > 0)
 			snprintf(err, sizeof err, "HTTP %d", code);
@@ -953,6 +981,7 @@ webhook_free(void)
 		if (TAILQ_EMPTY(&ws->ws_msgs))
 			webhook_sess_free(ws);
 	}
+	TAILQ_INIT(&webhook_held);
 	webhook_ready = 0;
 	webhook_stopping = 0;
 	webhook_freed = 1;

@@ -60,7 +60,8 @@ class Receiver:
         self.records = []          # every request, in arrival order
         self.lock = threading.Lock()
         self.open_total = 0
-        self.max_open_total = 0
+        self.max_open_total = 0    # most connections busy at once
+        self.open_conns = set()
         self.open_by_session = {}
         self.overlaps = 0          # two requests of one session at once
         self.loop = None
@@ -110,6 +111,13 @@ class Receiver:
         self.loop.run_until_complete(self._startup())
         self.ready.set()
         self.loop.run_forever()
+        # Hanging handlers are cancelled, quietly.
+        tasks = asyncio.all_tasks(self.loop)
+        for t in tasks:
+            t.cancel()
+        self.loop.run_until_complete(
+            asyncio.gather(*tasks, return_exceptions=True))
+        self.loop.close()
 
     async def _startup(self):
         app = web.Application(client_max_size=1 << 20)
@@ -146,10 +154,16 @@ class Receiver:
         except ValueError:
             rec["type"] = rec["session"] = None
         sess = rec["session"]
+        tr = request.transport
         with self.lock:
             self.records.append(rec)
             self.open_total += 1
-            self.max_open_total = max(self.max_open_total, self.open_total)
+            # Connections with a request in progress that janitord has not
+            # given up on (a cancelled handler may linger after the close).
+            self.open_conns.add(tr)
+            live = [t for t in self.open_conns
+                    if t is not None and not t.is_closing()]
+            self.max_open_total = max(self.max_open_total, len(live))
             n = self.open_by_session.get(sess, 0) + 1
             self.open_by_session[sess] = n
             if n > 1:
@@ -159,6 +173,7 @@ class Receiver:
         finally:
             with self.lock:
                 self.open_total -= 1
+                self.open_conns.discard(tr)
                 self.open_by_session[sess] -= 1
 
     async def _answer(self, request, rec):

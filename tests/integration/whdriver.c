@@ -102,8 +102,14 @@ tick(evutil_socket_t fd, short events, void *arg)
 	(void)fd;
 	(void)events;
 	(void)arg;
-	for (k = 0; k < per_tick && generated < 2 * nsessions; k++)
+	for (k = 0; k < per_tick && generated < 2 * nsessions; k++) {
 		generate(generated++);
+		if (generated == 2 * nsessions) {
+			printf("generation done in %lld ms\n",
+			    (long long)(clock_mono_ms() - t_start));
+			fflush(stdout);
+		}
+	}
 	if (generated >= 2 * nsessions && webhook_pending() == 0) {
 		printf("all delivered in %lld ms\n",
 		    (long long)(clock_mono_ms() - t_start));

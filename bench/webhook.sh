@@ -1,0 +1,83 @@
+#!/bin/sh
+# Webhook deliveries per second to a local receiver, durability on: every
+# event is committed to the SQLite outbox (WAL, synchronous=FULL) before it
+# is sent, and every delivery is committed as done.  Uses the real store,
+# policy and webhook modules through tests/whdriver.
+#
+#   bench/webhook.sh [BUILD_DIR] [SESSIONS]     (2 events per session)
+#
+# Receivers: nginx answering 204 (the figure that counts; the receiver is
+# not the bottleneck) and the Python aiohttp receiver of the tests.
+set -eu
+cd "$(dirname "$0")/.."
+build=${1:-build}
+sessions=${2:-10000}
+events=$((sessions * 2))
+driver=$build/tests/whdriver
+[ -x "$driver" ] || { echo "build first: ninja -C $build" >&2; exit 1; }
+
+tmp=$(mktemp -d /tmp/janitor-bench-webhook.XXXXXX)
+pids=""
+cleanup() {
+	for p in $pids; do kill "$p" 2>/dev/null || true; done
+	sleep 0.2
+	rm -rf "$tmp"
+}
+trap cleanup EXIT INT TERM
+
+port() {
+	/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# Run the driver against URL; print deliveries/s.
+run() {
+	name=$1
+	url=$2
+	rm -rf "$tmp/state"
+	out=$("$driver" -d "$tmp/state" -u "$url" -s 0102030405060708 \
+	    -n "$sessions" -k 2000 -i 1 -x -q)
+	ms=$(echo "$out" | sed -n 's/^all delivered in \([0-9]*\) ms$/\1/p')
+	pending=$(echo "$out" | sed -n 's/^pending \([0-9]*\)$/\1/p')
+	[ "$pending" = 0 ] || { echo "$name: $pending events not delivered" >&2; exit 1; }
+	rate=$(awk -v e="$events" -v ms="$ms" 'BEGIN { printf "%d", e * 1000 / ms }')
+	echo "$name: $events deliveries in $ms ms = $rate deliveries/s"
+}
+
+# nginx answering 204 to every POST.
+np=$(port)
+mkdir -p "$tmp/nginx/logs"
+cat >"$tmp/nginx/nginx.conf" <<CONF
+daemon off;
+worker_processes 1;
+pid $tmp/nginx/nginx.pid;
+error_log $tmp/nginx/logs/error.log;
+events { worker_connections 1024; }
+http {
+	access_log off;
+	client_body_temp_path $tmp/nginx;
+	server {
+		listen 127.0.0.1:$np;
+		keepalive_requests 1000000;
+		location / { return 204; }
+	}
+}
+CONF
+nginx -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" &
+pids="$pids $!"
+/usr/bin/python3 - "$np" <<'PY'
+import socket, sys, time
+for _ in range(100):
+    try:
+        socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.2).close()
+        break
+    except OSError:
+        time.sleep(0.05)
+PY
+run "nginx receiver" "http://127.0.0.1:$np/hook"
+
+# The tests' aiohttp receiver (single-threaded Python).
+pp=$(port)
+/usr/bin/python3 tests/integration/receiver.py "$pp" >"$tmp/py.log" 2>&1 &
+pids="$pids $!"
+sleep 1
+run "python receiver" "http://127.0.0.1:$pp/hook"
