@@ -16,6 +16,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "metrics.h"
+#include "policy.h"
 #include "proxy.h"
 #include "session.h"
 #include "store.h"
@@ -182,6 +183,8 @@ main(int argc, char **argv)
 		fatal("%s", cause);
 	if (session_init(&cause) != 0)
 		fatal("%s", cause);
+	if (policy_init(&cause) != 0)
+		fatal("%s", cause);
 	if (webhook_init(&cause) != 0)
 		fatal("%s", cause);
 	if (admin_init(&cause) != 0)
@@ -218,6 +221,7 @@ main(int argc, char **argv)
 	proxy_free();
 	admin_free();
 	webhook_free();
+	policy_free();
 	session_free();
 	store_close();
 	metrics_free();
