@@ -641,7 +641,9 @@ config_load(const char *file, struct config_error *err)
 
 	memset(err, 0, sizeof *err);
 	config_fmt(err->file, sizeof err->file, "%s", file);
-	if ((fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
+	/* O_NONBLOCK: -c on a FIFO is refused below instead of hanging. */
+	if ((fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+	    O_NONBLOCK)) == -1) {
 		config_fmt(err->msg, sizeof err->msg, "cannot open: %s",
 		    strerror(errno));
 		return (NULL);

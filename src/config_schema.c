@@ -6,6 +6,7 @@
  */
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <ctype.h>
 #include <errno.h>
@@ -815,14 +816,21 @@ static int
 config_read_secret(struct config_walk *w, yaml_node_t *n, const char *file,
     char **out)
 {
-	char	 buf[CONFIG_SECRET_MAX + 1], *p, *e;
-	ssize_t	 got;
-	size_t	 len = 0;
-	int	 fd;
+	char		 buf[CONFIG_SECRET_MAX + 1], *p, *e;
+	struct stat	 st;
+	ssize_t		 got;
+	size_t		 len = 0;
+	int		 fd;
 
-	if ((fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
+	/* O_NONBLOCK: a FIFO must not hang a reload; it is refused below. */
+	if ((fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+	    O_NONBLOCK)) == -1)
 		return (config_fail(w, n, "cannot read '%s': %s", file,
 		    strerror(errno)));
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return (config_fail(w, n, "'%s' is not a regular file", file));
+	}
 	for (;;) {
 		got = read(fd, buf + len, sizeof buf - 1 - len);
 		if (got == -1 && errno == EINTR)

@@ -14,12 +14,14 @@
 #include "clock.h"
 #include "config.h"
 #include "daemon.h"
+#include "fsutil.h"
 #include "log.h"
 #include "metrics.h"
 #include "policy.h"
 #include "proxy.h"
 #include "session.h"
 #include "store.h"
+#include "sweep.h"
 #include "systemd.h"
 #include "webhook.h"
 
@@ -189,6 +191,10 @@ main(int argc, char **argv)
 		fatal("%s", cause);
 	if (admin_init(&cause) != 0)
 		fatal("%s", cause);
+	if (fsutil_start_thread(&cause) != 0)
+		fatal("%s", cause);
+	if (sweep_start_thread(&cause) != 0)
+		fatal("%s", cause);
 	if (proxy_init(&cause) != 0)
 		fatal("%s", cause);
 
@@ -219,6 +225,8 @@ main(int argc, char **argv)
 	if (main_status_timer != NULL)
 		event_free(main_status_timer);
 	proxy_free();
+	sweep_stop_thread();
+	fsutil_stop_thread();
 	admin_free();
 	webhook_free();
 	policy_free();

@@ -34,13 +34,15 @@
 #include "event.h"
 #include "log.h"
 #include "metrics.h"
+#include "proxy.h"
 #include "session.h"
 #include "sessionapi.h"
+#include "sessionhook.h"
 #include "sessionkey.h"
 
 #define SESSION_TICK_MS		100
 #define SESSION_SLOTS		65536		/* a power of two */
-#define SESSION_SLICE_NS	2000000		/* real time per slice */
+#define SESSION_SLICE_NS	1000000		/* real time per slice */
 #define SESSION_PERSIST_MS	10000		/* lazy last_seen */
 #define SESSION_NEVER		INT64_MAX
 #define SESSION_NO_MARK		INT64_MIN
@@ -651,6 +653,18 @@ session_restore(const struct session_rec *sr)
 static int	session_run_wheel(int64_t, int64_t, int64_t,
 		    const struct timespec *);
 
+/* Put the sessions of a later turn back into their slot. */
+static void
+session_keep_back(struct session_slot *slot, struct session_slot *keep)
+{
+	struct session	*s;
+
+	while ((s = LIST_FIRST(keep)) != NULL) {
+		LIST_REMOVE(s, s_wheel);
+		LIST_INSERT_HEAD(slot, s, s_wheel);
+	}
+}
+
 /* Run what is due, for at most budget_ns of real time (0: no limit). */
 static int
 session_run_slice(int64_t budget_ns)
@@ -673,31 +687,29 @@ session_run_wheel(int64_t now, int64_t now_tick, int64_t budget_ns,
     const struct timespec *startp)
 {
 	struct timespec		 start = *startp;
-	struct session_slot	*slot, work;
+	struct session_slot	*slot, keep;
 	struct session		*s;
 	unsigned		 n = 0, visited = 0;
 
 	while (session_over_capacity(0)) {
 		session_expire(TAILQ_FIRST(&session_lru), JREASON_CAPACITY);
-		if (budget_ns > 0 && (++n & 31) == 0 &&
+		if (budget_ns > 0 && (++n & 15) == 0 &&
 		    session_elapsed_ns(&start) > budget_ns)
 			return (1);
 	}
 
 	while (session_cursor <= now_tick) {
 		slot = &session_slots[session_cursor & (SESSION_SLOTS - 1)];
-		/* Move the slot aside: what is re-filed here is not seen twice. */
-		LIST_INIT(&work);
-		if ((s = LIST_FIRST(slot)) != NULL) {
-			work.lh_first = s;
-			s->s_wheel.le_prev = &work.lh_first;
-			LIST_INIT(slot);
-		}
-		while ((s = LIST_FIRST(&work)) != NULL) {
+		/*
+		 * Pop from the slot; what belongs to a later turn of the wheel
+		 * waits in keep, so nothing is looked at twice, and running
+		 * out of time only puts keep back, never the whole slot.
+		 */
+		LIST_INIT(&keep);
+		while ((s = LIST_FIRST(slot)) != NULL) {
 			LIST_REMOVE(s, s_wheel);
 			if (s->s_deadline > now) {
-				/* A later turn of the wheel. */
-				LIST_INSERT_HEAD(slot, s, s_wheel);
+				LIST_INSERT_HEAD(&keep, s, s_wheel);
 			} else {
 				s->s_flags &= ~SF_WHEEL;
 				session_nwheel--;
@@ -705,16 +717,13 @@ session_run_wheel(int64_t now, int64_t now_tick, int64_t budget_ns,
 				session_fire(s, now);
 				session_unref(s);
 			}
-			if (budget_ns > 0 && (++n & 31) == 0 &&
+			if (budget_ns > 0 && (++n & 15) == 0 &&
 			    session_elapsed_ns(&start) > budget_ns) {
-				/* Out of time: the rest waits in its slot. */
-				while ((s = LIST_FIRST(&work)) != NULL) {
-					LIST_REMOVE(s, s_wheel);
-					LIST_INSERT_HEAD(slot, s, s_wheel);
-				}
+				session_keep_back(slot, &keep);
 				return (1);
 			}
 		}
+		session_keep_back(slot, &keep);
 		session_cursor++;
 		if (++visited >= SESSION_SLOTS) {
 			/* Every slot seen once: all that is due is done. */
@@ -920,6 +929,7 @@ session_init(char **cause)
 	    (void *)(intptr_t)SESSION_UNLOADED);
 	daemon_on_reload(session_reload, NULL);
 	sessionapi_init();
+	sessionhook_init();
 	return (0);
 }
 
@@ -947,4 +957,5 @@ session_free(void)
 	session_armed = -1;
 	session_sink = NULL;
 	session_persist_fn = NULL;
+	proxy_set_hooks(NULL);
 }
