@@ -49,7 +49,7 @@ if command -v clang >/dev/null 2>&1; then
 	    -Db_sanitize=address,undefined -Db_lundef=false -Dtests=false \
 	    || { echo "$passed passed, $((failed + 1)) failed"; exit 1; }
 	for h in build-fuzz/tests/fuzz/fuzz_*; do
-		[ -x "$h" ] || continue
+		[ -f "$h" ] && [ -x "$h" ] || continue
 		name=$(basename "$h")
 		corpus="$log/corpus-$name"
 		mkdir -p "$corpus"

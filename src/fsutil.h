@@ -53,6 +53,9 @@ void	fsutil_stop_thread(void);
  * Queue the recursive removal of absolute path.  cb runs on the event loop
  * when it is done with error 0 or an errno (a missing path is not an
  * error).  Returns 0, or -1 when the worker is not running (cb not called).
+ * A stopping daemon waits (up to limits.shutdown_timeout) for queued
+ * removals; fsutil_stop_thread() then interrupts the running one and calls
+ * back every removal not done with ECANCELED.
  */
 int	fsutil_remove_async(const char *path, fsutil_remove_cb cb, void *arg);
 
@@ -91,19 +94,21 @@ int	fsutil_statat(int dirfd, const char *name, struct fsutil_stat *);
 int	fsutil_is_boundary(const struct fsutil_stat *, dev_t dev);
 
 /*
- * Remove everything inside the open directory dirfd (which stays),
- * counting into stats; dev is the file system not to leave.  Returns 0 or
+ * Remove everything inside the open directory dirfd (which stays; path is
+ * its name for messages), counting into stats; dev is the file system not
+ * to leave.  Returns 0 or
  * the first errno met.
  */
-int	fsutil_empty_dir(int dirfd, dev_t dev, struct fsutil_stats *,
-	    const volatile int *stop);
+int	fsutil_empty_dir(int dirfd, const char *path, dev_t dev,
+	    struct fsutil_stats *, const volatile int *stop);
 
 /*
- * Remove name under dirfd: a non-directory is unlinked, a directory
- * emptied then removed.  Returns 0 (also when it is missing) or an errno.
+ * Remove name under dirfd (whose path, for messages, is dirpath): a
+ * non-directory is unlinked, a directory emptied then removed.  Returns 0
+ * (also when it is missing) or an errno.
  */
-int	fsutil_remove_at(int dirfd, const char *name, dev_t dev,
-	    struct fsutil_stats *, const volatile int *stop);
+int	fsutil_remove_at(int dirfd, const char *dirpath, const char *name,
+	    dev_t dev, struct fsutil_stats *, const volatile int *stop);
 
 /*
  * Try to take an exclusive flock on fd without waiting: 1 when another
@@ -111,5 +116,31 @@ int	fsutil_remove_at(int dirfd, const char *name, dev_t dev,
  * ours until fd is closed.
  */
 int	fsutil_locked(int fd);
+
+/*
+ * Lower the calling worker thread's CPU and I/O priority, so that the
+ * event loop's thread wins when they compete.
+ */
+void	fsutil_thread_background(void);
+
+/*
+ * A snapshot of the file locks the kernel lists in /proc/locks, so that a
+ * sweep can skip locked files without opening every one of them.
+ */
+struct fsutil_locks;
+
+struct fsutil_locks	*fsutil_locks_new(void);
+void			 fsutil_locks_free(struct fsutil_locks *);
+
+/*
+ * Re-read /proc/locks if the snapshot is older than max_age_ms.  Returns 0,
+ * or -1 when it cannot be read (then ask fsutil_locked() file by file).
+ */
+int			 fsutil_locks_refresh(struct fsutil_locks *,
+			    int64_t max_age_ms);
+
+/* Whether the snapshot lists a lock on inode ino (dev is advisory). */
+int			 fsutil_locks_held(const struct fsutil_locks *, dev_t,
+			    ino_t);
 
 #endif

@@ -14,11 +14,14 @@
 #include "clock.h"
 #include "config.h"
 #include "daemon.h"
+#include "fsutil.h"
 #include "log.h"
 #include "metrics.h"
+#include "policy.h"
 #include "proxy.h"
 #include "session.h"
 #include "store.h"
+#include "sweep.h"
 #include "systemd.h"
 #include "webhook.h"
 
@@ -182,9 +185,15 @@ main(int argc, char **argv)
 		fatal("%s", cause);
 	if (session_init(&cause) != 0)
 		fatal("%s", cause);
+	if (policy_init(&cause) != 0)
+		fatal("%s", cause);
 	if (webhook_init(&cause) != 0)
 		fatal("%s", cause);
 	if (admin_init(&cause) != 0)
+		fatal("%s", cause);
+	if (fsutil_start_thread(&cause) != 0)
+		fatal("%s", cause);
+	if (sweep_start_thread(&cause) != 0)
 		fatal("%s", cause);
 	if (proxy_init(&cause) != 0)
 		fatal("%s", cause);
@@ -216,8 +225,11 @@ main(int argc, char **argv)
 	if (main_status_timer != NULL)
 		event_free(main_status_timer);
 	proxy_free();
+	sweep_stop_thread();
+	fsutil_stop_thread();
 	admin_free();
 	webhook_free();
+	policy_free();
 	session_free();
 	store_close();
 	metrics_free();

@@ -65,6 +65,18 @@ class CheckTest(unittest.TestCase):
         self.assertEqual(rc, 1)
         self.assertIn("not a regular file", err)
 
+    def test_fifo_refused(self):
+        # A FIFO (as -c, or as a token file) is refused, not waited on.
+        fifo = os.path.join(self.tmp, "fifo")
+        os.mkfifo(fifo)
+        rc, out, err = run("-c", fifo, "--check")
+        self.assertEqual((rc, err), (1, fifo + ": not a regular file\n"))
+        path = write(self.tmp, "a.yaml", "admin:\n  token_file: %s\n" % fifo)
+        rc, out, err = run("-c", path, "--check")
+        self.assertEqual(rc, 1)
+        self.assertEqual(err, "%s:2:15: admin.token_file: '%s' is not a "
+                         "regular file\n" % (path, fifo))
+
     def test_smallest_file(self):
         path = write(self.tmp, "min.yaml", "upstream: 127.0.0.1:7860\n")
         rc, out, err = run("-c", path, "--check")

@@ -1,0 +1,351 @@
+/*
+ * test_fsutil.c -- safe removal on real files in a temporary directory.
+ */
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "daemon.h"
+#include "fsutil.h"
+#include "log.h"
+
+static char	tmp[64];
+
+/* Make a fresh scratch directory for one test. */
+static void
+setup(void)
+{
+	snprintf(tmp, sizeof tmp, "/tmp/test_fsutil.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmp));
+}
+
+/* Remove the scratch directory with a plain shell command. */
+static void
+teardown(void)
+{
+	char	cmd[256];
+
+	snprintf(cmd, sizeof cmd, "umount -R %s/t/m 2>/dev/null; "
+	    "rm -rf %s", tmp, tmp);
+	if (system(cmd) != 0) {
+		/* nothing more to do */
+	}
+}
+
+/* Build tmp/rel into buf. */
+static const char *
+at(char *buf, const char *rel)
+{
+	snprintf(buf, PATH_MAX, "%s/%s", tmp, rel);
+	return (buf);
+}
+
+/* Create a file with some bytes. */
+static void
+mkfile(const char *rel, size_t n)
+{
+	char	 p[PATH_MAX], *b;
+	FILE	*f;
+
+	ck_assert_ptr_nonnull(f = fopen(at(p, rel), "w"));
+	b = calloc(1, n + 1);
+	ck_assert_uint_eq(fwrite(b, 1, n, f), n);
+	free(b);
+	fclose(f);
+}
+
+/* Create a directory. */
+static void
+mkd(const char *rel)
+{
+	char	p[PATH_MAX];
+
+	ck_assert_int_eq(mkdir(at(p, rel), 0755), 0);
+}
+
+/* Whether tmp/rel exists (without following it). */
+static int
+exists(const char *rel)
+{
+	char		p[PATH_MAX];
+	struct stat	sb;
+
+	return (lstat(at(p, rel), &sb) == 0);
+}
+
+START_TEST(test_nested)
+{
+	struct fsutil_stats	st;
+	char			p[PATH_MAX];
+
+	mkd("t");
+	mkd("t/a");
+	mkd("t/a/b");
+	mkd("t/a/b/c");
+	mkd("t/empty");
+	mkfile("t/f1", 10);
+	mkfile("t/a/f2", 20);
+	mkfile("t/a/b/c/f3", 30);
+	ck_assert_int_eq(fsutil_remove(at(p, "t"), &st, NULL), 0);
+	ck_assert(!exists("t"));
+	ck_assert_uint_eq(st.fs_files, 3);
+	ck_assert_uint_eq(st.fs_dirs, 5);
+	ck_assert_uint_eq(st.fs_bytes, 60);
+	ck_assert_uint_eq(st.fs_errors, 0);
+	ck_assert(exists(""));
+}
+END_TEST
+
+START_TEST(test_symlinks_inside)
+{
+	struct fsutil_stats	st;
+	char			p[PATH_MAX], q[PATH_MAX];
+
+	mkd("out");
+	mkfile("out/keep", 5);
+	mkfile("outfile", 7);
+	mkd("t");
+	mkd("t/sub");
+	ck_assert_int_eq(symlink(at(p, "out"), at(q, "t/dirlink")), 0);
+	ck_assert_int_eq(symlink(at(p, "outfile"), at(q, "t/sub/filelink")),
+	    0);
+	ck_assert_int_eq(symlink("../../out", at(q, "t/sub/rellink")), 0);
+	ck_assert_int_eq(fsutil_remove(at(p, "t"), &st, NULL), 0);
+	ck_assert(!exists("t"));
+	ck_assert(exists("out/keep"));
+	ck_assert(exists("outfile"));
+	ck_assert_uint_eq(st.fs_files, 3);
+}
+END_TEST
+
+START_TEST(test_missing)
+{
+	char	p[PATH_MAX];
+
+	ck_assert_int_eq(fsutil_remove(at(p, "nothing"), NULL, NULL), 0);
+	ck_assert_int_eq(fsutil_remove(at(p, "no/such/dir"), NULL, NULL), 0);
+}
+END_TEST
+
+START_TEST(test_parent_symlink)
+{
+	char	p[PATH_MAX], q[PATH_MAX];
+
+	mkd("real");
+	mkd("real/victim");
+	mkfile("real/victim/f", 3);
+	ck_assert_int_eq(symlink(at(p, "real"), at(q, "link")), 0);
+	ck_assert_int_eq(fsutil_remove(at(p, "link/victim"), NULL, NULL),
+	    ELOOP);
+	ck_assert(exists("real/victim/f"));
+	/* A symlink deeper up the path is refused as well. */
+	ck_assert_int_eq(fsutil_remove(at(p, "link/victim/f"), NULL, NULL),
+	    ELOOP);
+	ck_assert(exists("real/victim/f"));
+	errno = 0;
+	ck_assert_int_eq(fsutil_open_path(at(p, "link")), -1);
+	ck_assert_int_eq(errno, ELOOP);
+	ck_assert_int_eq(fsutil_open_path(at(p, "real/victim/f")), -1);
+	ck_assert_int_eq(errno, ENOTDIR);
+}
+END_TEST
+
+START_TEST(test_path_is_symlink)
+{
+	char	p[PATH_MAX], q[PATH_MAX];
+
+	mkd("real");
+	mkfile("real/f", 3);
+	ck_assert_int_eq(symlink(at(p, "real"), at(q, "link")), 0);
+	/* The link is removed as a link; its target stays. */
+	ck_assert_int_eq(fsutil_remove(at(p, "link"), NULL, NULL), 0);
+	ck_assert(!exists("link"));
+	ck_assert(exists("real/f"));
+}
+END_TEST
+
+START_TEST(test_bad_paths)
+{
+	char	p[PATH_MAX];
+
+	mkd("d");
+	ck_assert_int_eq(fsutil_remove("relative/path", NULL, NULL), EINVAL);
+	ck_assert_int_eq(fsutil_remove(at(p, "d/../d"), NULL, NULL), EINVAL);
+	ck_assert_int_eq(fsutil_remove(at(p, "d/.."), NULL, NULL), EINVAL);
+	ck_assert_int_eq(fsutil_remove("/", NULL, NULL), EINVAL);
+	ck_assert(exists("d"));
+	/* A trailing slash names the same directory. */
+	mkfile("d/x", 1);
+	ck_assert_int_eq(fsutil_remove(at(p, "d/"), NULL, NULL), 0);
+	ck_assert(!exists("d"));
+}
+END_TEST
+
+START_TEST(test_mount_inside)
+{
+	char	p[PATH_MAX], q[PATH_MAX];
+	int	error;
+
+	mkd("t");
+	mkd("t/m");
+	mkfile("t/f", 1);
+	if (mount("tmpfs", at(p, "t/m"), "tmpfs", 0, "size=1m") != 0) {
+		fprintf(stderr, "mount not permitted (%s): skipped\n",
+		    strerror(errno));
+		return;
+	}
+	mkfile("t/m/inside", 4);
+	error = fsutil_remove(at(p, "t"), NULL, NULL);
+	ck_assert_int_eq(error, EXDEV);
+	ck_assert(exists("t/m/inside"));
+	ck_assert(!exists("t/f"));
+	ck_assert_int_eq(umount(at(p, "t/m")), 0);
+
+	/* A bind mount of the same file system has no other st_dev. */
+	mkd("src");
+	mkfile("src/precious", 2);
+	ck_assert_int_eq(mount(at(p, "src"), at(q, "t/m"), NULL, MS_BIND,
+	    NULL), 0);
+	error = fsutil_remove(at(p, "t"), NULL, NULL);
+	ck_assert_int_eq(error, EXDEV);
+	ck_assert(exists("src/precious"));
+	ck_assert_int_eq(umount(at(p, "t/m")), 0);
+	ck_assert_int_eq(fsutil_remove(at(p, "t"), NULL, NULL), 0);
+	ck_assert(!exists("t"));
+}
+END_TEST
+
+START_TEST(test_locked)
+{
+	char	p[PATH_MAX];
+	int	a, b;
+
+	mkfile("f", 1);
+	ck_assert_int_ge(a = open(at(p, "f"), O_RDONLY), 0);
+	ck_assert_int_ge(b = open(at(p, "f"), O_RDONLY), 0);
+	ck_assert_int_eq(flock(a, LOCK_EX), 0);
+	ck_assert_int_eq(fsutil_locked(b), 1);
+	close(a);
+	ck_assert_int_eq(fsutil_locked(b), 0);
+	close(b);
+}
+END_TEST
+
+START_TEST(test_stop)
+{
+	volatile int	stop = 1;
+	char		p[PATH_MAX];
+
+	mkd("t");
+	mkfile("t/f", 1);
+	ck_assert_int_eq(fsutil_remove(at(p, "t"), NULL, &stop), EINTR);
+	ck_assert(exists("t/f"));
+}
+END_TEST
+
+static int	async_calls;
+static int	async_error[4];
+static char	async_path[4][PATH_MAX];
+
+/* Record one finished removal; leave the loop after the last. */
+static void
+async_cb(const char *path, int error, void *arg)
+{
+	int	n = async_calls++;
+
+	(void)arg;
+	async_error[n] = error;
+	snprintf(async_path[n], PATH_MAX, "%s", path);
+	if (async_calls == 3)
+		event_base_loopexit(daemon_base(), NULL);
+}
+
+START_TEST(test_async)
+{
+	struct event_base	*base;
+	char			 p[PATH_MAX], q[PATH_MAX], *cause = NULL;
+	struct timeval		 tv = { 10, 0 };
+	int			 i;
+
+	ck_assert_int_eq(evthread_use_pthreads(), 0);
+	ck_assert_ptr_nonnull(base = event_base_new());
+	daemon_init(base, NULL);
+	ck_assert_int_eq(fsutil_remove_async(at(p, "a"), async_cb, NULL), -1);
+	ck_assert_int_eq(fsutil_start_thread(&cause), 0);
+	ck_assert_int_eq(fsutil_start_thread(&cause), 0);	/* once */
+	mkd("a");
+	mkd("a/b");
+	for (i = 0; i < 100; i++) {
+		snprintf(p, sizeof p, "a/b/f%d", i);
+		mkfile(p, 1);
+	}
+	mkd("r");
+	mkd("r/x");
+	ck_assert_int_eq(symlink(at(p, "r"), at(q, "l")), 0);
+	ck_assert_int_eq(fsutil_remove_async(at(p, "a"), async_cb, NULL), 0);
+	ck_assert_int_eq(fsutil_remove_async(at(p, "missing"), async_cb,
+	    NULL), 0);
+	ck_assert_int_eq(fsutil_remove_async(at(p, "l/x"), async_cb, NULL),
+	    0);
+	event_base_loopexit(base, &tv);
+	event_base_dispatch(base);
+	ck_assert_int_eq(async_calls, 3);
+	ck_assert_int_eq(async_error[0], 0);
+	ck_assert_int_eq(async_error[1], 0);
+	ck_assert_int_eq(async_error[2], ELOOP);
+	ck_assert_str_eq(async_path[0], at(p, "a"));
+	ck_assert(!exists("a"));
+	ck_assert(exists("r/x"));
+	fsutil_stop_thread();
+	fsutil_stop_thread();
+	daemon_free();
+	event_base_free(base);
+}
+END_TEST
+
+/* Collect the cases. */
+static Suite *
+fsutil_suite(void)
+{
+	Suite	*s = suite_create("fsutil");
+	TCase	*tc = tcase_create("remove");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_nested);
+	tcase_add_test(tc, test_symlinks_inside);
+	tcase_add_test(tc, test_missing);
+	tcase_add_test(tc, test_parent_symlink);
+	tcase_add_test(tc, test_path_is_symlink);
+	tcase_add_test(tc, test_bad_paths);
+	tcase_add_test(tc, test_mount_inside);
+	tcase_add_test(tc, test_locked);
+	tcase_add_test(tc, test_stop);
+	tcase_add_test(tc, test_async);
+	suite_add_tcase(s, tc);
+	return (s);
+}
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(fsutil_suite());
+	int	 failed;
+
+	log_setup(LOG_LEVEL_ERROR, 0);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+}
