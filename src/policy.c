@@ -30,8 +30,6 @@
 #include "store.h"
 #include "webhook.h"
 
-static struct metric	*policy_m_removed;
-static struct metric	*policy_m_failed;
 static struct metric	*policy_m_refused;
 static int		 policy_attached;
 
@@ -105,14 +103,13 @@ policy_removed_cb(const char *path, int error, void *arg)
 {
 	int64_t	id = (int64_t)(intptr_t)arg;
 
+	/* fsutil counts removals (janitor_removals_total) itself. */
 	store_removal_done(id);
 	if (error != 0) {
 		log_error("cannot remove %s: %s", path, strerror(error));
-		metrics_inc(policy_m_failed);
 		return;
 	}
 	log_debug("removed %s", path);
-	metrics_inc(policy_m_removed);
 }
 
 /* A removal the worker could not take yet (it starts after us). */
@@ -283,10 +280,6 @@ policy_setup(char **cause)
 {
 	size_t	n = 0;
 
-	policy_m_removed = metrics_counter("janitor_removals_total",
-	    "result=\"ok\"", "Directory removals by result.");
-	policy_m_failed = metrics_counter("janitor_removals_total",
-	    "result=\"error\"", "Directory removals by result.");
 	policy_m_refused = metrics_counter("janitor_removals_refused_total",
 	    NULL, "Removals not attempted: invalid key or unclean path.");
 	if (store_load_removals(policy_resume_cb, &n, cause) != 0)
