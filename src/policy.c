@@ -208,10 +208,10 @@ policy_event(const struct jevent *ev, void *arg)
 	}
 	if (ac->ac_webhook != NULL && *ac->ac_webhook != '\0')
 		webhook_enqueue(ev, ac->ac_webhook);
-	log_info("%s %s (%s): %zu removal%s, %s",
-	    jevent_type_name(ev->je_type), ev->je_session,
-	    jevent_reason_name(ev->je_reason), nremove,
-	    nremove == 1 ? "" : "s",
+	/* The same words session.c logs when no sink is attached. */
+	log_info("session %s: %s (%s): %zu removal%s, %s", ev->je_session,
+	    jevent_type_name(ev->je_type), jevent_reason_name(ev->je_reason),
+	    nremove, nremove == 1 ? "" : "s",
 	    ac->ac_webhook != NULL ? "webhook queued" : "no webhook");
 }
 
