@@ -476,14 +476,14 @@ fsutil_remove(const char *path, struct fsutil_stats *stats,
 	return (error);
 }
 
-/* Nice 10 and the lowest best-effort I/O class for this thread only. */
+/* Nice 19 and the lowest best-effort I/O class for this thread only. */
 void
 fsutil_thread_background(void)
 {
 	pid_t	tid = (pid_t)syscall(SYS_gettid);
 
 	/* On Linux both apply to one thread; failing is harmless. */
-	if (setpriority(PRIO_PROCESS, tid, 10) != 0)
+	if (setpriority(PRIO_PROCESS, tid, 19) != 0)
 		log_debug("setpriority: %s", strerror(errno));
 	/* IOPRIO_WHO_PROCESS, IOPRIO_CLASS_BE << 13 | level 7. */
 	if (syscall(SYS_ioprio_set, 1, tid, (2 << 13) | 7) != 0)
