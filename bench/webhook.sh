@@ -1,13 +1,15 @@
 #!/bin/sh
-# Webhook deliveries per second to a local receiver, durability on: every
-# event is committed to the SQLite outbox (WAL, synchronous=FULL) before it
-# is sent, and every delivery is committed as done.  Uses the real store,
-# policy and webhook modules through tests/whdriver.
+# 1. Webhook deliveries per second to a local receiver, durability on:
+#    every event is committed to the SQLite outbox (WAL, synchronous=FULL)
+#    before it is sent, and every delivery is committed as done.  Uses the
+#    real store, policy and webhook modules through tests/whdriver.
+#    Receivers: nginx answering 204 (the figure that counts; the receiver is
+#    not the bottleneck) and the Python aiohttp receiver of the tests.
+# 2. Proxy throughput (wrk through janitord to nginx) alone, and while
+#    10,000 events drain (5,000 sessions restored as live: 5,000 unloads at
+#    once, 5,000 expires a second later).
 #
 #   bench/webhook.sh [BUILD_DIR] [SESSIONS]     (2 events per session)
-#
-# Receivers: nginx answering 204 (the figure that counts; the receiver is
-# not the bottleneck) and the Python aiohttp receiver of the tests.
 set -eu
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -45,6 +47,7 @@ run() {
 
 # nginx answering 204 to every POST.
 np=$(port)
+up=$(port)
 mkdir -p "$tmp/nginx/logs"
 cat >"$tmp/nginx/nginx.conf" <<CONF
 daemon off;
@@ -59,6 +62,11 @@ http {
 		listen 127.0.0.1:$np;
 		keepalive_requests 1000000;
 		location / { return 204; }
+	}
+	server {
+		listen 127.0.0.1:$up;
+		keepalive_requests 1000000;
+		location / { return 200 "hi"; }
 	}
 }
 CONF
@@ -81,3 +89,71 @@ pp=$(port)
 pids="$pids $!"
 sleep 1
 run "python receiver" "http://127.0.0.1:$pp/hook"
+
+# 2. Proxy throughput while events drain.
+jp=$(port)
+ap=$(port)
+cat >"$tmp/j.yaml" <<CONF
+listen: 127.0.0.1:$jp
+upstream: 127.0.0.1:$up
+state_dir: $tmp/jstate
+admin: {listen: 127.0.0.1:$ap}
+on_unload: {webhook: 'http://127.0.0.1:$np/unload'}
+on_expire: {after_disconnect: 1s, webhook: 'http://127.0.0.1:$np/expire'}
+log: {level: warn}
+CONF
+jd=$build/src/janitord
+waitport() {
+	/usr/bin/python3 - "$1" <<'PY'
+import socket, sys, time
+for _ in range(200):
+    try:
+        socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.2).close()
+        break
+    except OSError:
+        time.sleep(0.05)
+PY
+}
+wrkrun() {
+	wrk -t2 -c50 -d5s "http://127.0.0.1:$jp/" | awk '
+	    /Requests\/sec/ { rps = $2 }
+	    /^    Latency/ { lat = $2 " avg, " $3 " stdev, " $4 " max" }
+	    END { printf "%s req/s (latency %s)\n", rps, lat }'
+}
+"$jd" -c "$tmp/j.yaml" 2>>"$tmp/j.log" &
+jpid=$!
+waitport "$jp"
+printf 'proxy alone: '
+wrkrun
+kill "$jpid"; wait "$jpid" || true
+now=$(date +%s%3N)
+{
+	echo "BEGIN;"
+	i=0
+	while [ $i -lt 5000 ]; do
+		echo "INSERT INTO sessions VALUES ('b$i', $now, $now, '127.0.0.1', 1, 1, 1, 0);"
+		i=$((i + 1))
+	done
+	echo "COMMIT;"
+} | sqlite3 "$tmp/jstate/janitor.db"
+"$jd" -c "$tmp/j.yaml" 2>>"$tmp/j.log" &
+jpid=$!
+pids="$pids $jpid"
+waitport "$jp"
+t0=$(date +%s%3N)
+# Note when the drain ends (outbox and sessions empty), meanwhile.
+(
+	while :; do
+		left=$(sqlite3 "$tmp/jstate/janitor.db" "SELECT (SELECT COUNT(*) FROM outbox) + (SELECT COUNT(*) FROM sessions)" 2>/dev/null || echo x)
+		[ "$left" = 0 ] && break
+		sleep 0.05
+	done
+	echo $(( $(date +%s%3N) - t0 )) >"$tmp/drained"
+) &
+pids="$pids $!"
+printf 'proxy while 10000 events drain: '
+wrkrun
+while [ ! -s "$tmp/drained" ]; do sleep 0.1; done
+delivered=$(curl -s "http://127.0.0.1:$ap/metrics" | sed -n 's/^janitor_webhook_deliveries_total{result="success"} //p')
+echo "drain: $delivered events delivered; outbox and sessions empty $(cat "$tmp/drained") ms after janitord listened (the expires come 1 s after the unloads)"
+kill "$jpid"; wait "$jpid" || true

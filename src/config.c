@@ -40,6 +40,16 @@ config_fmt(char *buf, size_t len, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Replace control bytes a quoted value may carry: an error is one line. */
+static void
+config_clean(char *s)
+{
+	for (; *s != '\0'; s++) {
+		if ((unsigned char)*s < ' ' || *s == 0x7f)
+			*s = '?';
+	}
+}
+
 /* Record an error at a mark, prefixed with the current key path. */
 int
 config_fail_at(struct config_walk *w, const yaml_mark_t *mark,
@@ -59,6 +69,7 @@ config_fail_at(struct config_walk *w, const yaml_mark_t *mark,
 		config_fmt(err->msg, sizeof err->msg, "%s: %s", w->cw_path, msg);
 	else
 		config_fmt(err->msg, sizeof err->msg, "%s", msg);
+	config_clean(err->msg);
 	return (-1);
 }
 
@@ -549,6 +560,7 @@ config_yaml_error(const char *name, yaml_parser_t *parser, const char *buf,
 		    parser->context, hint);
 	else
 		config_fmt(err->msg, sizeof err->msg, "%s%s", problem, hint);
+	config_clean(err->msg);
 }
 
 /* Load and validate a policy from memory. */

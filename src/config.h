@@ -106,8 +106,8 @@ enum cache_on_start {
 /* One swept directory (cache: list). */
 struct cache_entry {
 	char			*ce_path;	/* absolute */
-	msec_t			 ce_every;
-	msec_t			 ce_age;
+	msec_t			 ce_every;	/* > 0 (at least 1s) */
+	msec_t			 ce_age;	/* 0 = no age rule */
 	unsigned		 ce_age_by;	/* AGE_BY_* bits, never 0 */
 	enum cache_on_start	 ce_on_start;
 	char		       **ce_keep;	/* glob patterns */

@@ -17,6 +17,7 @@
 #include "fsutil.h"
 #include "log.h"
 #include "metrics.h"
+#include "policy.h"
 #include "proxy.h"
 #include "session.h"
 #include "store.h"
@@ -184,6 +185,8 @@ main(int argc, char **argv)
 		fatal("%s", cause);
 	if (session_init(&cause) != 0)
 		fatal("%s", cause);
+	if (policy_init(&cause) != 0)
+		fatal("%s", cause);
 	if (webhook_init(&cause) != 0)
 		fatal("%s", cause);
 	if (admin_init(&cause) != 0)
@@ -226,6 +229,7 @@ main(int argc, char **argv)
 	fsutil_stop_thread();
 	admin_free();
 	webhook_free();
+	policy_free();
 	session_free();
 	store_close();
 	metrics_free();

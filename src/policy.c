@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
+
 #include "config.h"
 #include "daemon.h"
 #include "event.h"
@@ -32,6 +34,8 @@ static struct metric	*policy_m_removed;
 static struct metric	*policy_m_failed;
 static struct metric	*policy_m_refused;
 static int		 policy_attached;
+
+static void	policy_retry_cb(evutil_socket_t, short, void *);
 
 /* Whether key is a valid session key. */
 int
@@ -111,19 +115,68 @@ policy_removed_cb(const char *path, int error, void *arg)
 	metrics_inc(policy_m_removed);
 }
 
+/* A removal the worker could not take yet (it starts after us). */
+struct policy_rm {
+	int64_t			 pr_id;
+	char			*pr_path;
+	struct policy_rm	*pr_next;
+};
+
+static struct policy_rm	*policy_deferred;
+static struct event	*policy_retry_ev;
+
+/* Hand a removal to the worker, or keep it for a little later. */
+static void
+policy_submit(int64_t id, const char *path)
+{
+	struct policy_rm	*pr;
+	struct timeval		 tv = { 0, 100 * 1000 };
+
+	if (fsutil_remove_async(path, policy_removed_cb,
+	    (void *)(intptr_t)id) == 0)
+		return;
+	/*
+	 * The worker is not running: at start-up it starts after the
+	 * policy (sessions restored now may already expire), when stopping
+	 * it is gone.  The removal stays pending in the store either way.
+	 */
+	pr = xcalloc(1, sizeof *pr);
+	pr->pr_id = id;
+	pr->pr_path = xstrdup(path);
+	pr->pr_next = policy_deferred;
+	policy_deferred = pr;
+	if (policy_retry_ev == NULL &&
+	    (policy_retry_ev = evtimer_new(daemon_base(), policy_retry_cb,
+	    NULL)) == NULL)
+		fatal_oom();
+	if (!evtimer_pending(policy_retry_ev, NULL))
+		evtimer_add(policy_retry_ev, &tv);
+}
+
+/* Try the deferred removals again. */
+static void
+policy_retry_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct policy_rm	*pr, *next;
+
+	(void)fd;
+	(void)events;
+	(void)arg;
+	pr = policy_deferred;
+	policy_deferred = NULL;
+	for (; pr != NULL; pr = next) {
+		next = pr->pr_next;
+		policy_submit(pr->pr_id, pr->pr_path);
+		free(pr->pr_path);
+		free(pr);
+	}
+}
+
 /* Record a removal as pending and hand it to the worker. */
 static void
 policy_remove(const char *path)
 {
-	int64_t	id;
-
-	id = store_removal_add(path);
-	if (fsutil_remove_async(path, policy_removed_cb,
-	    (void *)(intptr_t)id) != 0) {
-		log_error("cannot queue the removal of %s", path);
-		metrics_inc(policy_m_failed);
-		store_removal_done(id);
-	}
+	policy_submit(store_removal_add(path), path);
 }
 
 /* The event sink. */
@@ -220,11 +273,7 @@ policy_resume_cb(int64_t id, const char *path, void *arg)
 {
 	size_t	*n = arg;
 
-	if (fsutil_remove_async(path, policy_removed_cb,
-	    (void *)(intptr_t)id) != 0) {
-		log_error("cannot queue the removal of %s", path);
-		return;
-	}
+	policy_submit(id, path);
 	(*n)++;
 }
 
@@ -266,12 +315,24 @@ policy_init(char **cause)
 }
 
 /*
- * Nothing to free.  The sink and persistence stay attached: the session
+ * Free the removals not handed over (they stay pending in the store).  The
+ * sink and persistence stay attached: the session
  * table may still persist its final state while it is freed, and the store
  * closes after it.
  */
 void
 policy_free(void)
 {
+	struct policy_rm	*pr, *next;
+
+	for (pr = policy_deferred; pr != NULL; pr = next) {
+		next = pr->pr_next;
+		free(pr->pr_path);
+		free(pr);
+	}
+	policy_deferred = NULL;
+	if (policy_retry_ev != NULL)
+		event_free(policy_retry_ev);
+	policy_retry_ev = NULL;
 	policy_attached = 0;
 }

@@ -992,6 +992,7 @@ proxy_up_event(struct bufferevent *bev, short what, void *arg)
 	struct proxy_conn	*c = arg;
 	struct proxy_xchg	*x = &c->c_x;
 	const char		*msg;
+	char			 buf[128];
 
 	if (what & BEV_EVENT_CONNECTED) {
 		c->c_uconnected = 1;
@@ -1035,8 +1036,11 @@ proxy_up_event(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_EOF)
 		msg = x->x_got ? "upstream closed mid-response" :
 		    "upstream closed before answering";
-	else
-		msg = evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR());
+	else {
+		snprintf(buf, sizeof buf, "upstream unreachable: %s",
+		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		msg = buf;
+	}
 	proxy_up_fail(c, 502, msg);
 }
 

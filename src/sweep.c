@@ -820,6 +820,7 @@ sweep_entry_start(struct sweep_entry *se, int wipe, struct sweep_batch **sbs,
 		sj->sj_nbatches = nsbs;
 	}
 	se->se_job = sj;
+	log_debug("sweep %s: queued%s", se->se_ce.ce_path, wipe ? " (wipe)" : "");
 	pthread_mutex_lock(&sweep_lock);
 	TAILQ_INSERT_TAIL(&sweep_todo, sj, sj_link);
 	pthread_cond_signal(&sweep_cond);

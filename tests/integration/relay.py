@@ -195,3 +195,35 @@ def rss_kib(pid):
 
 def main():
     jtest.main()
+
+
+class RelayCase:
+    """Mixin for unittest.TestCase: a backend and a janitord per test; at
+    the end janitord must stop on SIGTERM with status 0 (under ASan that
+    also means no leak and no memory error)."""
+
+    extra = ""
+
+    def setUp(self):
+        self.backend = Backend().start()
+        self.addCleanup(self.backend.stop)
+        self.jd = janitord(self.backend.port, self.extra)
+        self.jd.start()
+        self.addCleanup(self.jd.__exit__, None, None, None)
+
+    def tearDown(self):
+        rc = self.jd.stop()
+        log = self.jd.log()
+        if rc != 0 or "Sanitizer" in log or "runtime error" in log:
+            sys.stderr.write(log[-20000:])
+        self.assertEqual(rc, 0)
+        self.assertNotIn("Sanitizer", log)
+        self.assertNotIn("runtime error", log)
+
+
+def metrics(admin_port):
+    """The admin /metrics text."""
+    import urllib.request
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % admin_port,
+                                timeout=5) as r:
+        return r.read().decode()

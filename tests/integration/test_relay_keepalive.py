@@ -7,14 +7,7 @@ import unittest
 import relay
 
 
-class KeepAliveTest(unittest.TestCase):
-
-    def setUp(self):
-        self.backend = relay.Backend().start()
-        self.addCleanup(self.backend.stop)
-        self.jd = relay.janitord(self.backend.port)
-        self.jd.start()
-        self.addCleanup(self.jd.__exit__, None, None, None)
+class KeepAliveTest(relay.RelayCase, unittest.TestCase):
 
     def test_reuse_both_sides(self):
         s = relay.connect(self.jd.port)
@@ -67,7 +60,8 @@ class KeepAliveTest(unittest.TestCase):
 
     def test_keepalive_timeout(self):
         self.jd.stop()
-        self.jd.write_policy(relay.POLICY, extra="limits: {keepalive_timeout: 300ms}")
+        self.jd.write_policy(relay.POLICY,
+                             extra="limits: {keepalive_timeout: 300ms}")
         self.jd.start()
         s = relay.connect(self.jd.port)
         s.sendall(b"GET /plain HTTP/1.1\r\nHost: t\r\n\r\n")

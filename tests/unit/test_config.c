@@ -689,6 +689,8 @@ START_TEST(test_errors)
 		{ "upstream:\n", "t.yaml:1:10: upstream: expected an address, "
 		    "found nothing" },
 		{ "upstream: \"\\0\"\n", "t.yaml:1:11: upstream: contains a NUL" },
+		{ "upstream: \"a\\nb\\tc\"\n", "t.yaml:1:11: upstream: "
+		    "'a?b?c' is not an address" },
 		{ "trusted_proxies: {a: 1}\n", "t.yaml:1:18: trusted_proxies: "
 		    "expected a list, found a mapping" },
 		{ "sessions: {key: cookie}\n", "t.yaml:1:17: sessions.key: "
