@@ -30,8 +30,6 @@
 #include "store.h"
 #include "webhook.h"
 
-static struct metric	*policy_m_removed;
-static struct metric	*policy_m_failed;
 static struct metric	*policy_m_refused;
 static int		 policy_attached;
 
@@ -105,14 +103,13 @@ policy_removed_cb(const char *path, int error, void *arg)
 {
 	int64_t	id = (int64_t)(intptr_t)arg;
 
+	/* fsutil counts removals (janitor_removals_total) itself. */
 	store_removal_done(id);
 	if (error != 0) {
 		log_error("cannot remove %s: %s", path, strerror(error));
-		metrics_inc(policy_m_failed);
 		return;
 	}
 	log_debug("removed %s", path);
-	metrics_inc(policy_m_removed);
 }
 
 /* A removal the worker could not take yet (it starts after us). */
@@ -211,10 +208,10 @@ policy_event(const struct jevent *ev, void *arg)
 	}
 	if (ac->ac_webhook != NULL && *ac->ac_webhook != '\0')
 		webhook_enqueue(ev, ac->ac_webhook);
-	log_info("%s %s (%s): %zu removal%s, %s",
-	    jevent_type_name(ev->je_type), ev->je_session,
-	    jevent_reason_name(ev->je_reason), nremove,
-	    nremove == 1 ? "" : "s",
+	/* The same words session.c logs when no sink is attached. */
+	log_info("session %s: %s (%s): %zu removal%s, %s", ev->je_session,
+	    jevent_type_name(ev->je_type), jevent_reason_name(ev->je_reason),
+	    nremove, nremove == 1 ? "" : "s",
 	    ac->ac_webhook != NULL ? "webhook queued" : "no webhook");
 }
 
@@ -283,10 +280,6 @@ policy_setup(char **cause)
 {
 	size_t	n = 0;
 
-	policy_m_removed = metrics_counter("janitor_removals_total",
-	    "result=\"ok\"", "Directory removals by result.");
-	policy_m_failed = metrics_counter("janitor_removals_total",
-	    "result=\"error\"", "Directory removals by result.");
 	policy_m_refused = metrics_counter("janitor_removals_refused_total",
 	    NULL, "Removals not attempted: invalid key or unclean path.");
 	if (store_load_removals(policy_resume_cb, &n, cause) != 0)

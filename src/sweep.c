@@ -610,6 +610,7 @@ sweep_main(void *arg)
 	struct sweep_job	*sj;
 
 	(void)arg;
+	fsutil_thread_background();
 	pthread_mutex_lock(&sweep_lock);
 	while (!sweep_stop) {
 		if ((sj = TAILQ_FIRST(&sweep_todo)) == NULL) {

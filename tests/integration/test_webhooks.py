@@ -165,6 +165,14 @@ class WebhooksTest(unittest.TestCase):
             os.makedirs(os.path.join(j.dir, "sessions", k, "a", "b"))
             with open(os.path.join(j.dir, "sessions", k, "a", "f"), "w") as f:
                 f.write("x")
+        # A symbolic link inside a session's directory to a directory
+        # outside: the link goes, the target stays.
+        outside = os.path.join(j.dir, "outside")
+        os.makedirs(outside)
+        with open(os.path.join(outside, "keep"), "w") as f:
+            f.write("keep")
+        os.symlink(outside, os.path.join(j.dir, "sessions", "live1", "a",
+                                         "link"))
         j.start()
         jtest.wait_for(lambda: len(self.rx.delivered()) >= 4, timeout=15,
                        what="4 deliveries")
@@ -192,6 +200,9 @@ class WebhooksTest(unittest.TestCase):
                                                          k)))
         self.assertTrue(os.path.exists(os.path.join(j.dir, "sessions",
                                                     "other", "a", "f")))
+        with open(os.path.join(outside, "keep")) as f:
+            self.assertEqual(f.read(), "keep")
+        self.assertEqual(metric(j, 'janitor_removals_total{result="ok"}'), 3)
         jtest.wait_for(lambda: self.outbox() == 0, what="empty outbox")
         self.assertEqual(metric(
             j, 'janitor_webhook_deliveries_total{result="success"}'), 4)

@@ -45,6 +45,8 @@ static int		 exit_when_done;
 static int64_t		 generated;	/* events generated so far */
 static struct event	*tick_ev;
 static int64_t		 t_start;
+static int64_t		 t_last;	/* previous tick */
+static int64_t		 max_gap;	/* longest time between ticks */
 
 /* Remember the stored progress counter. */
 static void
@@ -102,11 +104,16 @@ tick(evutil_socket_t fd, short events, void *arg)
 	(void)fd;
 	(void)events;
 	(void)arg;
+	if (t_last != 0 && clock_mono_ms() - t_last > max_gap)
+		max_gap = clock_mono_ms() - t_last;
+	t_last = clock_mono_ms();
 	for (k = 0; k < per_tick && generated < 2 * nsessions; k++) {
 		generate(generated++);
 		if (generated == 2 * nsessions) {
-			printf("generation done in %lld ms\n",
-			    (long long)(clock_mono_ms() - t_start));
+			printf("generation done in %lld ms, longest gap "
+			    "between ticks %lld ms\n",
+			    (long long)(clock_mono_ms() - t_start),
+			    (long long)max_gap);
 			fflush(stdout);
 		}
 	}
