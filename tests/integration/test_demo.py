@@ -69,7 +69,12 @@ class DemoTest(unittest.TestCase):
         hb.sendall(b"GET /gradio_api/heartbeat/%s HTTP/1.1\r\n"
                    b"Host: demo\r\nAccept: text/event-stream\r\n\r\n"
                    % tab.encode())
-        self.assertIn(b"heartbeat", hb.recv(4096))
+        hb.settimeout(10)
+        got = b""
+        while b"heartbeat" not in got:
+            chunk = hb.recv(4096)
+            self.assertTrue(chunk, "heartbeat stream closed: %r" % got)
+            got += chunk
         req = urllib.request.Request(
             "http://127.0.0.1:%d/gradio_api/queue/join?session_hash=%s"
             % (jd.port, tab), method="POST")
