@@ -166,6 +166,16 @@ static int			 store_quit;
 static struct store_hook	*store_hooks;
 static size_t			 store_nhooks;
 
+/* Callers waiting for a generation to be committed, oldest first. */
+struct store_waiter {
+	int64_t			 sw_gen;
+	store_commit_cb		 sw_cb;
+	void			*sw_arg;
+	struct store_waiter	*sw_next;
+};
+static struct store_waiter	*store_waiters, **store_waiters_tail =
+				    &store_waiters;
+
 static struct metric		*store_m_commits;
 static struct metric		*store_m_errors;
 
@@ -823,6 +833,42 @@ rollback:
 	return (-1);
 }
 
+/* Call the waiters whose generation is committed. */
+static void
+store_run_waiters(void)
+{
+	struct store_waiter	*sw;
+
+	while ((sw = store_waiters) != NULL && sw->sw_gen <= store_committed) {
+		store_waiters = sw->sw_next;
+		if (store_waiters == NULL)
+			store_waiters_tail = &store_waiters;
+		sw->sw_cb(sw->sw_arg);
+		free(sw);
+	}
+}
+
+/* Call cb once everything queued until now is committed. */
+void
+store_when_durable(store_commit_cb cb, void *arg)
+{
+	struct store_waiter	*sw;
+
+	if (store_db == NULL || (store_batch_empty(store_fill) &&
+	    store_writing == NULL)) {
+		cb(arg);
+		return;
+	}
+	sw = xcalloc(1, sizeof *sw);
+	/* What is queued is in the filling batch, or already with the writer. */
+	sw->sw_gen = store_batch_empty(store_fill) ? store_writing->sb_gen :
+	    store_fill->sb_gen;
+	sw->sw_cb = cb;
+	sw->sw_arg = arg;
+	*store_waiters_tail = sw;
+	store_waiters_tail = &sw->sw_next;
+}
+
 /* A batch was written (or not): run the hooks, or keep it for a retry. */
 static void
 store_batch_written(struct store_batch *sb, int rc)
@@ -837,6 +883,7 @@ store_batch_written(struct store_batch *sb, int rc)
 		metrics_inc(store_m_commits);
 		for (i = 0; i < store_nhooks; i++)
 			store_hooks[i].sh_cb(store_hooks[i].sh_arg);
+		store_run_waiters();
 		return;
 	}
 	log_error("state file %s: %s; retrying", store_path, store_errbuf);
@@ -1192,7 +1239,8 @@ store_dead_count(void)
 void
 store_close(void)
 {
-	int	i;
+	struct store_waiter	*sw;
+	int			 i;
 
 	if (store_db == NULL)
 		return;
@@ -1209,6 +1257,11 @@ store_close(void)
 	}
 	store_batch_free(store_fill);
 	store_fill = NULL;
+	while ((sw = store_waiters) != NULL) {
+		store_waiters = sw->sw_next;
+		free(sw);
+	}
+	store_waiters_tail = &store_waiters;
 	for (i = 0; i < ST_COUNT; i++) {
 		sqlite3_finalize(store_stmts[i]);
 		store_stmts[i] = NULL;

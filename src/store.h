@@ -99,6 +99,13 @@ void		 store_on_commit(store_commit_cb, void *);
 int64_t		 store_gen(void);
 int64_t		 store_committed_gen(void);
 
+/*
+ * Call cb(arg) on the loop once everything queued until now is committed
+ * (e.g. to answer a new session's first request only once the session is
+ * durable).  Runs before returning when nothing is pending.
+ */
+void		 store_when_durable(store_commit_cb cb, void *arg);
+
 /* Commit what is queued now; 0 or -1 (the queue is kept and retried). */
 int		 store_flush(void);
 

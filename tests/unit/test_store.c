@@ -132,6 +132,41 @@ START_TEST(test_batch_one_commit_per_tick)
 }
 END_TEST
 
+static void
+durable(void *arg)
+{
+	(*(int *)arg)++;
+}
+
+START_TEST(test_when_durable)
+{
+	struct store_session	ss;
+	char			*cause = NULL;
+	int			 now = 0, later = 0, i;
+
+	ck_assert_int_eq(store_open(dir, &cause), 0);
+	/* Nothing pending: at once. */
+	store_when_durable(durable, &now);
+	ck_assert_int_eq(now, 1);
+	memset(&ss, 0, sizeof ss);
+	strcpy(ss.ss_key, "new");
+	store_session_put(&ss);
+	store_when_durable(durable, &later);
+	ck_assert_int_eq(later, 0);
+	for (i = 0; i < 100 && later == 0; i++)
+		event_base_loop(base, EVLOOP_ONCE);
+	ck_assert_int_eq(later, 1);
+	ck_assert_int_ge(store_committed_gen(), 1);
+	/* Also when the waiting batch is already with the writer. */
+	store_session_put(&ss);
+	event_base_loop(base, EVLOOP_NONBLOCK);
+	store_when_durable(durable, &later);
+	for (i = 0; i < 100 && later == 1; i++)
+		event_base_loop(base, EVLOOP_ONCE);
+	ck_assert_int_eq(later, 2);
+}
+END_TEST
+
 START_TEST(test_reopen_and_outcomes)
 {
 	struct store_session	ss;
@@ -244,6 +279,7 @@ main(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_batch_one_commit_per_tick);
+	tcase_add_test(tc, test_when_durable);
 	tcase_add_test(tc, test_reopen_and_outcomes);
 	tcase_add_test(tc, test_corrupt_file);
 	tcase_add_test(tc, test_bad_dir);
