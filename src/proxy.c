@@ -84,7 +84,7 @@ struct proxy_xchg {
 	enum proxy_channel	 x_kind;
 	int			 x_status;	/* final status, 0 before */
 	int			 x_upgrade;	/* a WebSocket upgrade request */
-	struct evbuffer		*x_replay;	/* the head again, for a retry */
+	int			 x_replay;	/* may be sent again once */
 	int			 x_retried;
 	int			 x_req_done;	/* request fully forwarded */
 	int			 x_resp_sent;	/* response head went out */
@@ -246,6 +246,31 @@ proxy_timer_set(struct proxy_conn *c, msec_t ms)
 	evtimer_add(c->c_timer, &tv);
 }
 
+/*
+ * Write a side's output now rather than a loop turn later; what does not
+ * fit is left to the bufferevent, whose EV_WRITE stays on until the output
+ * has drained (the write callbacks turn it off again).  A socket
+ * bufferevent keeps the front of its output frozen except while it writes
+ * itself, so this does the same.  Errors are left for the bufferevent to
+ * find on its own write.
+ */
+static void
+proxy_push(struct bufferevent *bev, int connected)
+{
+	struct evbuffer	*out = bufferevent_get_output(bev);
+
+	if (evbuffer_get_length(out) == 0)
+		return;
+	if (connected && !(bufferevent_get_enabled(bev) & EV_WRITE)) {
+		evbuffer_unfreeze(out, 1);
+		evbuffer_write(out, bufferevent_getfd(bev));
+		evbuffer_freeze(out, 1);
+		if (evbuffer_get_length(out) == 0)
+			return;
+	}
+	bufferevent_enable(bev, EV_WRITE);
+}
+
 /* Move the connection to another bucket of the connections gauge. */
 static void
 proxy_kind_set(struct proxy_conn *c, enum proxy_channel kind)
@@ -317,8 +342,6 @@ proxy_xchg_end(struct proxy_conn *c)
 	http_head_free(x->x_req);
 	http_head_free(x->x_resp);
 	http_head_free(x->x_addhdrs);
-	if (x->x_replay != NULL)
-		evbuffer_free(x->x_replay);
 	memset(x, 0, sizeof *x);
 }
 
@@ -444,7 +467,7 @@ proxy_up_connect(struct proxy_conn *c, int fresh)
 	bufferevent_setcb(c->c_ubev, proxy_up_head, proxy_up_write,
 	    proxy_up_event, c);
 	bufferevent_setwatermark(c->c_ubev, EV_WRITE, PROXY_LOW, 0);
-	bufferevent_enable(c->c_ubev, EV_READ | EV_WRITE);
+	bufferevent_enable(c->c_ubev, EV_READ);
 	return (reused);
 }
 
@@ -510,17 +533,16 @@ proxy_request(struct proxy_conn *c)
 	c->c_resp.hp_skipbody = hd->hd_method == HTTP_HEAD;
 	out = bufferevent_get_output(c->c_ubev);
 	http_head_write(hd, out);
-	/* A pooled connection may have died meanwhile: keep a copy. */
-	if (reused && x->x_req_done && proxy_idempotent(hd->hd_method)) {
-		x->x_replay = evbuffer_new();
-		http_head_write(hd, x->x_replay);
-	}
+	/* A pooled connection may have died meanwhile: it may go again. */
+	x->x_replay = reused && x->x_req_done &&
+	    proxy_idempotent(hd->hd_method);
 	if (!x->x_req_done) {
 		bufferevent_setcb(c->c_bev, proxy_client_body,
 		    proxy_client_write, proxy_client_event, c);
 		proxy_client_body(c->c_bev, c);
 		return;
 	}
+	proxy_push(c->c_ubev, c->c_uconnected);
 	bufferevent_setcb(c->c_bev, proxy_client_idle, proxy_client_write,
 	    proxy_client_event, c);
 	proxy_up_timeouts(c);
@@ -611,6 +633,7 @@ proxy_client_body(struct bufferevent *bev, void *arg)
 			break;
 		evbuffer_remove_buffer(in, out, n);
 	}
+	proxy_push(c->c_ubev, c->c_uconnected);
 	if (c->c_req.hp_state == HTTP_PARSE_DONE) {
 		x->x_req_done = 1;
 		bufferevent_setcb(bev, proxy_client_idle, proxy_client_write,
@@ -660,6 +683,8 @@ proxy_client_write(struct bufferevent *bev, void *arg)
 	}
 	if (evbuffer_get_length(bufferevent_get_output(bev)) != 0)
 		return;
+	if (c->c_phase != PROXY_CLOSING)
+		bufferevent_disable(bev, EV_WRITE);
 	if (c->c_drain == bev) {
 		proxy_close(c, "tunnel closed");
 		return;
@@ -725,6 +750,7 @@ proxy_resp_done(struct proxy_conn *c)
 	struct proxy_xchg	*x = &c->c_x;
 	struct bufferevent	*ubev = c->c_ubev;
 
+	proxy_push(c->c_bev, 1);
 	if (!x->x_req_done)
 		c->c_keepalive = 0;
 	c->c_ubev = NULL;
@@ -785,6 +811,7 @@ proxy_tunnel(struct proxy_conn *c)
 	http_head_strip_hop(hd, 1);
 	proxy_add_queued(x, hd);
 	http_head_write(hd, bufferevent_get_output(c->c_bev));
+	proxy_push(c->c_bev, 1);
 	x->x_resp_sent = 1;
 	c->c_phase = PROXY_TUNNEL;
 	proxy_kind_set(c, PROXY_CHANNEL_WEBSOCKET);
@@ -873,9 +900,9 @@ proxy_response(struct proxy_conn *c)
 	return (1);
 }
 
-/* Upstream bytes while waiting for the response head. */
+/* Upstream bytes while waiting for the response head (see below). */
 static void
-proxy_up_head(struct bufferevent *bev, void *arg)
+proxy_up_head1(struct bufferevent *bev, void *arg)
 {
 	struct proxy_conn	*c = arg;
 	struct proxy_xchg	*x = &c->c_x;
@@ -887,10 +914,7 @@ proxy_up_head(struct bufferevent *bev, void *arg)
 
 	if (evbuffer_get_length(in) > 0 && !x->x_got) {
 		x->x_got = 1;
-		if (x->x_replay != NULL) {
-			evbuffer_free(x->x_replay);
-			x->x_replay = NULL;
-		}
+		x->x_replay = 0;
 	}
 	while ((len = evbuffer_get_length(in)) > 0) {
 		want = c->c_resp.hp_maxhead + 1;
@@ -916,6 +940,17 @@ proxy_up_head(struct bufferevent *bev, void *arg)
 		proxy_up_body(bev, c);
 }
 
+/* Upstream bytes while waiting for the response head; send what came. */
+static void
+proxy_up_head(struct bufferevent *bev, void *arg)
+{
+	struct proxy_conn	*c = arg;
+
+	proxy_up_head1(bev, arg);
+	if (!c->c_closed)
+		proxy_push(c->c_bev, 1);
+}
+
 /* Upstream bytes of a response body: forward them raw. */
 static void
 proxy_up_body(struct bufferevent *bev, void *arg)
@@ -938,6 +973,7 @@ proxy_up_body(struct bufferevent *bev, void *arg)
 			break;
 		evbuffer_remove_buffer(in, out, n);
 	}
+	proxy_push(c->c_bev, 1);
 	if (x->x_kind == PROXY_CHANNEL_SSE)
 		c->c_active = clock_mono_ms();
 	if (c->c_resp.hp_state == HTTP_PARSE_DONE) {
@@ -961,6 +997,9 @@ proxy_up_write(struct bufferevent *bev, void *arg)
 		c->c_cpaused = 0;
 		bufferevent_enable(c->c_bev, EV_READ);
 	}
+	if (c->c_uconnected &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		bufferevent_disable(bev, EV_WRITE);
 	if (c->c_drain == bev &&
 	    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
 		proxy_close(c, "tunnel closed");
@@ -978,9 +1017,9 @@ proxy_retry(struct proxy_conn *c)
 	    "retrying", c->c_id);
 	if (proxy_up_connect(c, 1) == -1)
 		return (-1);
-	evbuffer_add_buffer(bufferevent_get_output(c->c_ubev), x->x_replay);
-	evbuffer_free(x->x_replay);
-	x->x_replay = NULL;
+	x->x_replay = 0;
+	http_head_write(x->x_req, bufferevent_get_output(c->c_ubev));
+	proxy_push(c->c_ubev, c->c_uconnected);
 	proxy_up_timeouts(c);
 	return (0);
 }
@@ -1027,7 +1066,7 @@ proxy_up_event(struct bufferevent *bev, short what, void *arg)
 			return;
 		}
 	}
-	if (!x->x_got && x->x_replay != NULL && !x->x_retried) {
+	if (!x->x_got && x->x_replay && !x->x_retried) {
 		if (proxy_retry(c) == 0)
 			return;
 		proxy_up_fail(c, 502, "upstream unreachable");
@@ -1057,6 +1096,7 @@ proxy_tunnel_read(struct bufferevent *bev, void *arg)
 		return;
 	out = bufferevent_get_output(other);
 	evbuffer_add_buffer(out, bufferevent_get_input(bev));
+	proxy_push(other, 1);
 	c->c_active = clock_mono_ms();
 	if (evbuffer_get_length(out) >= PROXY_HIGH) {
 		bufferevent_disable(bev, EV_READ);
@@ -1155,7 +1195,9 @@ proxy_accept(int fd, struct sockaddr *sa, int socklen, void *arg)
 	bufferevent_setcb(c->c_bev, proxy_client_head, proxy_client_write,
 	    proxy_client_event, c);
 	bufferevent_setwatermark(c->c_bev, EV_WRITE, PROXY_LOW, 0);
-	bufferevent_enable(c->c_bev, EV_READ | EV_WRITE);
+	/* Writing is on by default; proxy_push() turns it on when needed. */
+	bufferevent_disable(c->c_bev, EV_WRITE);
+	bufferevent_enable(c->c_bev, EV_READ);
 	if (po->po_limits.max_connections > 0 &&
 	    proxy_nconns > po->po_limits.max_connections) {
 		proxy_error(c, 503, "too many connections");

@@ -155,6 +155,7 @@ upstream_put(struct bufferevent *bev, const struct addr *ad)
 	bufferevent_setcb(bev, upstream_idle_read, NULL, upstream_idle_event,
 	    ui);
 	bufferevent_set_timeouts(bev, &tv, NULL);
+	bufferevent_disable(bev, EV_WRITE);
 	bufferevent_enable(bev, EV_READ);
 	TAILQ_INSERT_TAIL(&upstream_pool, ui, ui_entry);
 	upstream_npool++;

@@ -1,0 +1,226 @@
+#!/bin/sh
+# Relay throughput on this machine, in one go: nginx serving a short body
+# is the backend; wrk -t1 -c50 measures it directly, through HAProxy
+# (nbthread 1), through nginx as a proxy (1 worker, keep-alive upstream)
+# and through janitord (release build), in alternating rounds.  Then a
+# WebSocket echo throughput comparison, HAProxy against janitord.
+#
+#   bench/proxy.sh [ROUNDS] [SECONDS]      (defaults 3 and 5)
+set -eu
+cd "$(dirname "$0")/.."
+ROUNDS=${1:-3}
+SECS=${2:-5}
+CONNS=${CONNS:-50}
+PY=/usr/bin/python3
+dir=$(mktemp -d /tmp/janitor-bench.XXXXXX)
+pids=""
+
+cleanup() {
+	if [ -n "${BENCH_DEBUG:-}" ]; then tail -5 "$dir"/*.log "$dir"/*/error.log 2>/dev/null; fi
+	for p in $pids; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	rm -rf "$dir"
+}
+trap cleanup EXIT INT TERM
+
+# A free TCP port on 127.0.0.1.
+port() {
+	$PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# Wait until something accepts on a port.
+wait_port() {
+	$PY - "$1" <<'PY'
+import socket, sys, time
+for i in range(500):
+    try:
+        socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.2).close()
+        sys.exit(0)
+    except OSError:
+        time.sleep(0.02)
+sys.exit(1)
+PY
+}
+
+echo "== building janitord (release)"
+if [ ! -f build-release/build.ninja ]; then
+	# -Dwerror=false: GCC 12 at -O3 warns (may-be use-after-free) in
+	# code that -O2 accepts; the bench should not depend on that.
+	meson setup build-release --buildtype=release -Dtests=false \
+	    -Dwerror=false >/dev/null
+fi
+ninja -C build-release >/dev/null
+
+BACK=$(port); HAP=$(port); NGX=$(port); JAN=$(port); JADM=$(port)
+WSB=$(port); WSH=$(port); WSJ=$(port); WSJADM=$(port)
+
+# The backend: nginx, one worker, a short body.
+mkdir -p "$dir/back" "$dir/ngx"
+cat >"$dir/back/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $dir/back/nginx.pid;
+error_log $dir/back/error.log warn;
+events { worker_connections 4096; }
+http {
+	access_log off;
+	keepalive_requests 1000000;
+	server {
+		listen 127.0.0.1:$BACK reuseport backlog=4096;
+		location / { return 200 "hello from the backend\n"; }
+	}
+}
+CONF
+nginx -p "$dir/back" -c "$dir/back/nginx.conf" &
+BACK_PID=$!
+pids="$pids $!"
+
+# HAProxy, one thread, keep-alive both sides.
+cat >"$dir/haproxy.cfg" <<CONF
+global
+	nbthread 1
+	maxconn 4096
+defaults
+	mode http
+	timeout connect 5s
+	timeout client 60s
+	timeout server 60s
+	timeout tunnel 1h
+	option http-keep-alive
+	http-reuse always
+frontend fe
+	bind 127.0.0.1:$HAP
+	bind 127.0.0.1:$WSH
+	use_backend ws if { dst_port $WSH }
+	default_backend be
+backend be
+	server app 127.0.0.1:$BACK
+backend ws
+	server ws 127.0.0.1:$WSB
+CONF
+haproxy -f "$dir/haproxy.cfg" -db >"$dir/haproxy.log" 2>&1 &
+HAP_PID=$!
+pids="$pids $!"
+
+# nginx as a proxy, one worker, keep-alive upstream.
+cat >"$dir/ngx/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $dir/ngx/nginx.pid;
+error_log $dir/ngx/error.log warn;
+events { worker_connections 4096; }
+http {
+	access_log off;
+	keepalive_requests 1000000;
+	upstream app { server 127.0.0.1:$BACK; keepalive 128; }
+	server {
+		listen 127.0.0.1:$NGX backlog=4096;
+		location / {
+			proxy_pass http://app;
+			proxy_http_version 1.1;
+			proxy_set_header Connection "";
+		}
+	}
+}
+CONF
+nginx -p "$dir/ngx" -c "$dir/ngx/nginx.conf" &
+NGX_PID=$!
+pids="$pids $!"
+
+# janitord, release build; relaying only (no cookie is issued, so wrk's
+# requests do not each create a session).
+jconf() {
+	cat <<CONF
+listen: 127.0.0.1:$1
+upstream: 127.0.0.1:$2
+state_dir: $dir/state$1
+admin: {listen: 127.0.0.1:$3}
+sessions: {cookie: {issue: false}}
+log: {level: warn}
+CONF
+}
+mkdir -p "$dir/state$JAN" "$dir/state$WSJ"
+jconf "$JAN" "$BACK" "$JADM" >"$dir/janitor.yaml"
+jconf "$WSJ" "$WSB" "$WSJADM" >"$dir/janitor-ws.yaml"
+build-release/src/janitord -c "$dir/janitor.yaml" >"$dir/janitord.log" 2>&1 &
+JAN_PID=$!
+pids="$pids $!"
+build-release/src/janitord -c "$dir/janitor-ws.yaml" >"$dir/janitord-ws.log" 2>&1 &
+pids="$pids $!"
+$PY bench/wsecho.py server "$WSB" &
+pids="$pids $!"
+
+for p in $BACK $HAP $NGX $JAN $WSB $WSH $WSJ; do wait_port "$p"; done
+# nginx does its work in the worker, the master's only child.
+BACK_PID=$(pgrep -P "$BACK_PID" | head -1)
+NGX_PID=$(pgrep -P "$NGX_PID" | head -1)
+
+# CPU time (user + system, in clock ticks) a process has used so far.
+ticks() {
+	awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
+HZ=$(getconf CLK_TCK)
+
+# One wrk run against port $1 while watching process $2: prints
+# "req/s p99_ms cpu_us_per_request" (the CPU time the process, proxy or
+# backend, spent per request: a figure other load on the machine disturbs
+# much less than req/s).
+run_wrk() {
+	t0=$(ticks "$2")
+	wrk -t1 -c"$CONNS" -d"${SECS}s" --latency "http://127.0.0.1:$1/" \
+	    >"$dir/wrk.out"
+	t1=$(ticks "$2")
+	awk -v dt=$((t1 - t0)) -v hz="$HZ" '
+		/ requests in / { n = $1 }
+		/Requests\/sec:/ { rps = $2 }
+		/^ +99%/ { v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
+		    if (u == "us") v /= 1000; else if (u == "s") v *= 1000;
+		    p99 = v }
+		END { printf "%.0f %.3f %.1f\n", rps, p99, dt / hz * 1e6 / n }' \
+	    "$dir/wrk.out"
+}
+
+echo "== wrk -t1 -c$CONNS -d${SECS}s --latency, $ROUNDS alternating rounds"
+: >"$dir/results"
+for t in $BACK:$BACK_PID $HAP:$HAP_PID $NGX:$NGX_PID $JAN:$JAN_PID; do
+	run_wrk "${t%:*}" "${t#*:}" >/dev/null   # warm-up
+done
+r=1
+while [ "$r" -le "$ROUNDS" ]; do
+	for t in direct:$BACK:$BACK_PID haproxy:$HAP:$HAP_PID \
+	    nginx:$NGX:$NGX_PID janitord:$JAN:$JAN_PID; do
+		name=${t%%:*}
+		rest=${t#*:}
+		res=$(run_wrk "${rest%:*}" "${rest#*:}")
+		echo "$name $res" >>"$dir/results"
+		printf '  round %d %-9s %8s req/s  p99 %7s ms  %6s us CPU/req\n' \
+		    "$r" "$name" $res
+	done
+	r=$((r + 1))
+done
+
+echo "== mean over $ROUNDS rounds"
+awk '{ n[$1]++; rps[$1] += $2; p99[$1] += $3; cpu[$1] += $4 }
+	END {
+		split("direct haproxy nginx janitord", order, " ")
+		for (i = 1; i <= 4; i++) {
+			k = order[i]
+			printf "  %-9s %9.0f req/s  p99 %7.3f ms  %6.1f us CPU/req%s\n", k,
+			    rps[k] / n[k], p99[k] / n[k], cpu[k] / n[k],
+			    k == "direct" ? " (backend)" : ""
+		}
+		jr = rps["janitord"] / n["janitord"]; hr = rps["haproxy"] / n["haproxy"]
+		nr = rps["nginx"] / n["nginx"]
+		jp = p99["janitord"] / n["janitord"]; hp = p99["haproxy"] / n["haproxy"]
+		printf "  janitord/haproxy req/s %.2fx (target >= 1.15x), p99 %.2fx (target <= 1.00x)\n", jr / hr, jp / hp
+		printf "  janitord/nginx   req/s %.2fx\n", jr / nr
+		printf "  CPU per request janitord/haproxy %.2fx\n", cpu["janitord"] / cpu["haproxy"]
+	}' "$dir/results"
+
+echo "== WebSocket echo (bench/wsecho.py: $CONNS connections, 64-byte frames)"
+for round in 1 2; do
+	for t in haproxy:$WSH janitord:$WSJ; do
+		printf '  round %d %-9s ' "$round" "${t%%:*}"
+		$PY bench/wsecho.py client "${t#*:}" "$CONNS" "$SECS"
+	done
+done
