@@ -119,7 +119,7 @@ int	fsutil_remove_at(int dirfd, const char *dirpath, const char *name,
 int	fsutil_locked(int fd);
 
 /*
- * Lower the calling worker thread's CPU (nice 19) and I/O priority, so the
+ * Lower the calling worker thread's CPU (nice 10) and I/O priority, so the
  * event loop's thread wins when they compete.
  */
 void	fsutil_thread_background(void);
