@@ -16,6 +16,7 @@
  * time; out of attempts: kept as dead) and are committed with the tick.
  */
 #include <sys/queue.h>
+#include <sys/socket.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@
 #include <time.h>
 
 #include <event2/buffer.h>
+#include <event2/dns.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <jansson.h>
@@ -114,6 +116,7 @@ static struct whmsg_list	 webhook_all = TAILQ_HEAD_INITIALIZER(webhook_all);
 static size_t			 webhook_npending;
 static struct whsess		*webhook_buckets[WEBHOOK_BUCKETS];
 static struct whrecv		*webhook_recvs;
+static struct evdns_base	*webhook_dns;	/* for names, made on demand */
 static TAILQ_HEAD(, whsess)	 webhook_held = TAILQ_HEAD_INITIALIZER(webhook_held);
 static int			 webhook_stopping;
 static int			 webhook_ready;
@@ -688,6 +691,32 @@ webhook_deadline_cb(evutil_socket_t fd, short events, void *arg)
 	webhook_finish(wc, wc->wc_start_failed ? 0 : -1, NULL);
 }
 
+/*
+ * The resolver for host: none for an address, else libevent's asynchronous
+ * one (it reads /etc/hosts and resolv.conf), so a slow or dead DNS server
+ * never blocks the loop.
+ */
+static struct evdns_base *
+webhook_resolver(const char *host)
+{
+	unsigned char	buf[16];
+
+	if (evutil_inet_pton(AF_INET, host, buf) == 1 ||
+	    evutil_inet_pton(AF_INET6, host, buf) == 1)
+		return (NULL);
+	if (webhook_dns == NULL) {
+		webhook_dns = evdns_base_new(daemon_base(),
+		    EVDNS_BASE_INITIALIZE_NAMESERVERS);
+		if (webhook_dns == NULL) {
+			/* No resolv.conf: names from /etc/hosts only. */
+			webhook_dns = evdns_base_new(daemon_base(), 0);
+			if (webhook_dns != NULL)
+				evdns_base_load_hosts(webhook_dns, NULL);
+		}
+	}
+	return (webhook_dns);
+}
+
 /* Send a session's head message on a free connection of its receiver. */
 static void
 webhook_start(struct whrecv *wr, struct whsess *ws)
@@ -724,8 +753,9 @@ webhook_start(struct whrecv *wr, struct whsess *ws)
 			fatal_oom();
 	}
 	if (wc->wc_evcon == NULL) {
-		wc->wc_evcon = evhttp_connection_base_new(daemon_base(), NULL,
-		    wr->wr_host, (unsigned short)wr->wr_port);
+		wc->wc_evcon = evhttp_connection_base_new(daemon_base(),
+		    webhook_resolver(wr->wr_host), wr->wr_host,
+		    (unsigned short)wr->wr_port);
 		if (wc->wc_evcon == NULL)
 			goto fail;
 		evhttp_connection_set_max_body_size(wc->wc_evcon,
@@ -975,6 +1005,9 @@ webhook_free(void)
 		free(wr);
 	}
 	webhook_recvs = NULL;
+	if (webhook_dns != NULL)
+		evdns_base_free(webhook_dns, 0);
+	webhook_dns = NULL;
 	while ((wm = TAILQ_FIRST(&webhook_all)) != NULL) {
 		ws = wm->wm_sess;
 		webhook_msg_free(wm);

@@ -268,6 +268,15 @@ class DriverTest(unittest.TestCase):
     def test_hostile_close_mid_response(self):
         self.hostile("close")
 
+    def test_name_from_hosts_file(self):
+        """A receiver named by a name from /etc/hosts is resolved by the
+        asynchronous resolver (no DNS query leaves the machine for it)."""
+        self.rx.start()
+        rc, out = Driver(self.state, "http://localhost:%d/hook" % self.port,
+                         "-n", "5", "-x").start().wait()
+        self.assertEqual(rc, 0, out)
+        self.assertEqual(len(self.rx.delivered()), 10)
+
     def test_corrupt_state(self):
         os.makedirs(self.state)
         with open(os.path.join(self.state, "janitor.db"), "wb") as f:

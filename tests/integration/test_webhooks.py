@@ -247,6 +247,30 @@ class WebhooksTest(unittest.TestCase):
         self.assertEqual(len([r for r in self.rx.all()
                               if r["session"] == "adm1"]), 3)
 
+    def test_reload_new_secret(self):
+        """SIGHUP with a new secret: pending events are signed with it on
+        their next attempt (same id)."""
+        import base64
+        new = bytes(range(100, 132))
+        self.rx.set_mode("fail")
+        self.rx.start()
+        j = self.daemon(after="1h")
+        self.seed([("rel1", 1, 1, 0)])
+        j.start()
+        jtest.wait_for(lambda: len(self.rx.all()) >= 1, what="an attempt")
+        first = self.rx.all()[0]
+        self.assertTrue(first["sig_ok"])
+        with open(os.path.join(j.dir, "secret"), "w") as f:
+            f.write("whsec_" + base64.b64encode(new).decode() + "\n")
+        j.signal(signal.SIGHUP)
+        j.wait_log("reloaded")
+        self.rx.secret = new
+        self.rx.set_mode("ok")
+        jtest.wait_for(lambda: self.rx.delivered(), what="delivery")
+        d = self.rx.delivered()[0]
+        self.assertEqual(d["id"], first["id"])
+        self.assertTrue(d["sig_ok"], "not signed with the new secret")
+
     def test_receiver_fails_then_down_then_up(self):
         self.rx.set_mode("fail")
         self.rx.start()
