@@ -48,6 +48,8 @@ if command -v clang >/dev/null 2>&1; then
 	CC=clang ./scripts/build.sh build-fuzz -Dfuzz=true \
 	    -Db_sanitize=address,undefined -Db_lundef=false -Dtests=false \
 	    || { echo "$passed passed, $((failed + 1)) failed"; exit 1; }
+	# The harnesses run side by side: each gets FUZZ_SECONDS of wall time.
+	names=""
 	for h in build-fuzz/tests/fuzz/fuzz_*; do
 		[ -f "$h" ] && [ -x "$h" ] || continue
 		name=$(basename "$h")
@@ -56,16 +58,28 @@ if command -v clang >/dev/null 2>&1; then
 		seeds="tests/fuzz/corpus/${name#fuzz_}"
 		[ -d "$seeds" ] || seeds=""
 		echo "== $name ($FUZZ_SECONDS s)"
-		if "$h" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 \
-		    "$corpus" $seeds >"$log/$name.txt" 2>&1; then
+		# shellcheck disable=SC2086
+		( "$h" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 \
+		    "$corpus" $seeds >"$log/$name.txt" 2>&1
+		  echo $? >"$log/$name.rc" ) &
+		names="$names $name"
+	done
+	wait
+	for name in $names; do
+		if [ "$(cat "$log/$name.rc")" = 0 ]; then
 			passed=$((passed + 1))
+			echo "  $name: ok"
 		else
 			failed=$((failed + 1))
+			echo "  $name: FAILED"
 			tail -40 "$log/$name.txt"
 		fi
 		grep -E 'stat::number_of_executed_units|stat::average_exec_per_sec' \
 		    "$log/$name.txt" | sed 's/^/  /'
 	done
+else
+	echo "== fuzz: clang is missing (scripts/deps.sh installs it)"
+	failed=$((failed + 1))
 fi
 
 echo "tests: $passed passed, $failed failed"
