@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include "log.h"
@@ -29,6 +30,7 @@ struct wsframe {
 	struct event		*wf_timer;
 	int64_t			 wf_interval;
 	struct evbuffer		*wf_to_client;
+	struct bufferevent	*wf_client;	/* to wake for a ping, or NULL */
 	wsframe_dead_cb		 wf_dead;
 	void			*wf_arg;
 	uint64_t		 wf_app_left;	/* app payload still to pass */
@@ -194,9 +196,11 @@ wsframe_tick(struct wsframe *wf)
 		wf->wf_dead(wf->wf_arg, "websocket ping not answered");
 		return (1);
 	}
-	if (wf->wf_app_left == 0)
+	if (wf->wf_app_left == 0) {
 		wsframe_send_ping(wf);	/* between frames now */
-	else
+		if (wf->wf_client != NULL)
+			bufferevent_enable(wf->wf_client, EV_WRITE);
+	} else
 		wf->wf_pending = 1;	/* at the end of this frame */
 	return (0);
 }
@@ -220,7 +224,8 @@ wsframe_timer_cb(evutil_socket_t fd, short events, void *arg)
 /* Start pinging a tunnel. */
 struct wsframe *
 wsframe_new(struct event_base *base, int64_t interval_ms,
-    struct evbuffer *to_client, wsframe_dead_cb dead, void *arg)
+    struct evbuffer *to_client, struct bufferevent *client,
+    wsframe_dead_cb dead, void *arg)
 {
 	struct wsframe	*wf;
 	struct timeval	 tv;
@@ -228,6 +233,7 @@ wsframe_new(struct event_base *base, int64_t interval_ms,
 	wf = xcalloc(1, sizeof *wf);
 	wf->wf_interval = interval_ms > 0 ? interval_ms : 1000;
 	wf->wf_to_client = to_client;
+	wf->wf_client = client;
 	wf->wf_dead = dead;
 	wf->wf_arg = arg;
 	if (base != NULL) {

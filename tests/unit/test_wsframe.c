@@ -114,7 +114,7 @@ START_TEST(test_app_stream_pings_at_boundaries)
 
 		in = evbuffer_new();
 		out = evbuffer_new();
-		wf = wsframe_new(NULL, 1000, out, dead, NULL);
+		wf = wsframe_new(NULL, 1000, out, NULL, dead, NULL);
 		for (at = 0; at < n; at += chunk) {
 			evbuffer_add(in, stream + at,
 			    at + chunk > n ? n - at : chunk);
@@ -202,7 +202,7 @@ START_TEST(test_client_stream_drops_our_pongs_only)
 		in = evbuffer_new();
 		out = evbuffer_new();
 		toc = evbuffer_new();
-		wf = wsframe_new(NULL, 1000, toc, dead, NULL);
+		wf = wsframe_new(NULL, 1000, toc, NULL, dead, NULL);
 		for (at = 0; at < n; at += chunk) {
 			evbuffer_add(in, stream + at,
 			    at + chunk > n ? n - at : chunk);
@@ -227,7 +227,7 @@ START_TEST(test_unanswered_ping_is_dead)
 	unsigned char	 hdr[4];
 
 	dead_calls = 0;
-	wf = wsframe_new(NULL, 1000, toc, dead, NULL);
+	wf = wsframe_new(NULL, 1000, toc, NULL, dead, NULL);
 	ck_assert_int_eq(wsframe_tick(wf), 0);
 	ck_assert_int_eq(evbuffer_get_length(toc), 23);	/* sent at once */
 	ck_assert_int_eq(wsframe_tick(wf), 1);
@@ -236,7 +236,7 @@ START_TEST(test_unanswered_ping_is_dead)
 
 	/* Mid-frame, the ping waits for the end of the frame. */
 	evbuffer_drain(toc, evbuffer_get_length(toc));
-	wf = wsframe_new(NULL, 1000, toc, dead, NULL);
+	wf = wsframe_new(NULL, 1000, toc, NULL, dead, NULL);
 	hdr[0] = 0x82;
 	hdr[1] = 10;
 	evbuffer_add(in, hdr, 2);
