@@ -50,6 +50,7 @@
 #include "metrics.h"
 #include "proxy.h"
 #include "upstream.h"
+#include "wsframe.h"
 
 /* Stop reading a side while its partner has this much unsent. */
 #define PROXY_HIGH		(256 * 1024)
@@ -115,6 +116,7 @@ struct proxy_conn {
 	int			 c_shut;	/* write side shut down */
 	int			 c_eof;		/* the client half-closed */
 	struct bufferevent	*c_drain;	/* close when this has drained */
+	struct wsframe		*c_ws;		/* websocket_ping, or NULL */
 	enum proxy_channel	 c_kind;	/* what the gauge counts it as */
 	unsigned		 c_nreq;
 	int			 c_closed;
@@ -135,6 +137,7 @@ static struct metric		*proxy_m_kind[3];
 static struct metric		*proxy_m_uperr;
 
 static void	proxy_client_head(struct bufferevent *, void *);
+static void	proxy_ws_dead(void *, const char *);
 static void	proxy_client_body(struct bufferevent *, void *);
 static void	proxy_client_idle(struct bufferevent *, void *);
 static void	proxy_client_write(struct bufferevent *, void *);
@@ -372,6 +375,8 @@ proxy_close(struct proxy_conn *c, const char *msg)
 	c->c_bev = NULL;
 	proxy_up_drop(c);
 	event_free(c->c_timer);
+	wsframe_free(c->c_ws);
+	c->c_ws = NULL;
 	http_parse_clear(&c->c_req);
 	http_parse_clear(&c->c_resp);
 	metrics_dec(proxy_m_kind[c->c_kind]);
@@ -816,6 +821,11 @@ proxy_tunnel(struct proxy_conn *c)
 	x->x_resp_sent = 1;
 	c->c_phase = PROXY_TUNNEL;
 	proxy_kind_set(c, PROXY_CHANNEL_WEBSOCKET);
+	if (c->c_po->po_sessions.websocket_ping > 0)
+		c->c_ws = wsframe_new(daemon_base(),
+		    c->c_po->po_sessions.websocket_ping,
+		    bufferevent_get_output(c->c_bev), c->c_bev,
+		    proxy_ws_dead, c);
 	bufferevent_setcb(c->c_bev, proxy_tunnel_read, proxy_client_write,
 	    proxy_client_event, c);
 	bufferevent_setcb(c->c_ubev, proxy_tunnel_read, proxy_up_write,
@@ -1079,6 +1089,13 @@ proxy_up_event(struct bufferevent *bev, short what, void *arg)
 	proxy_up_fail(c, 502, msg);
 }
 
+/* websocket_ping: the client stopped answering. */
+static void
+proxy_ws_dead(void *arg, const char *why)
+{
+	proxy_close(arg, why);
+}
+
 /* Tunnel bytes: copy them to the other side. */
 static void
 proxy_tunnel_read(struct bufferevent *bev, void *arg)
@@ -1091,7 +1108,11 @@ proxy_tunnel_read(struct bufferevent *bev, void *arg)
 	if (other == NULL)
 		return;
 	out = bufferevent_get_output(other);
-	evbuffer_add_buffer(out, bufferevent_get_input(bev));
+	if (c->c_ws != NULL)
+		wsframe_relay(c->c_ws, bev == c->c_bev,
+		    bufferevent_get_input(bev), out);
+	else
+		evbuffer_add_buffer(out, bufferevent_get_input(bev));
 	proxy_push(other, 1);
 	proxy_timer_set(c, c->c_po->po_limits.tunnel_timeout);
 	if (evbuffer_get_length(out) >= PROXY_HIGH) {
