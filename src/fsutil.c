@@ -634,13 +634,14 @@ fsutil_start_thread(char **cause)
 }
 
 /*
- * Stop the worker: a running removal is interrupted, and every removal not
- * done gets its callback now with ECANCELED.
+ * Stop the worker: a running removal is interrupted.  Removals that did
+ * not finish get no callback: the caller keeps them pending (policy.c has
+ * them in the store) and asks again at the next start.
  */
 void
 fsutil_stop_thread(void)
 {
-	struct fsutil_job	*fj;
+	struct fsutil_job	*fj, *next;
 
 	if (!fsutil_running)
 		return;
@@ -651,13 +652,24 @@ fsutil_stop_thread(void)
 	pthread_join(fsutil_thread, NULL);
 	fsutil_running = 0;
 
-	/* Finished ones as usual, then the rest as cancelled. */
-	fsutil_doorbell_cb(-1, 0, NULL);
+	/* Drop the interrupted one and those never started... */
+	for (fj = TAILQ_FIRST(&fsutil_done); fj != NULL; fj = next) {
+		next = TAILQ_NEXT(fj, fj_entry);
+		if (fj->fj_error == EINTR) {
+			TAILQ_REMOVE(&fsutil_done, fj, fj_entry);
+			TAILQ_INSERT_TAIL(&fsutil_todo, fj, fj_entry);
+		}
+	}
 	while ((fj = TAILQ_FIRST(&fsutil_todo)) != NULL) {
 		TAILQ_REMOVE(&fsutil_todo, fj, fj_entry);
-		fj->fj_error = ECANCELED;
-		fsutil_finish(fj);
+		log_info("remove %s: interrupted by shutdown, left for the "
+		    "next start", fj->fj_path);
+		fsutil_inflight--;
+		free(fj->fj_path);
+		free(fj);
 	}
+	/* ...and report the finished ones as usual. */
+	fsutil_doorbell_cb(-1, 0, NULL);
 	event_free(fsutil_doorbell);
 	fsutil_doorbell = NULL;
 }

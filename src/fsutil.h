@@ -54,8 +54,9 @@ void	fsutil_stop_thread(void);
  * when it is done with error 0 or an errno (a missing path is not an
  * error).  Returns 0, or -1 when the worker is not running (cb not called).
  * A stopping daemon waits (up to limits.shutdown_timeout) for queued
- * removals; fsutil_stop_thread() then interrupts the running one and calls
- * back every removal not done with ECANCELED.
+ * removals; fsutil_stop_thread() then interrupts the running one, and a
+ * removal that did not finish gets no callback at all: the caller keeps it
+ * pending and asks again at the next start.
  */
 int	fsutil_remove_async(const char *path, fsutil_remove_cb cb, void *arg);
 

@@ -88,6 +88,7 @@ static size_t			  session_nwheel;
 static struct event		 *session_timer;
 static int64_t			  session_armed = -1;	/* tick armed for */
 static int			  session_running;	/* inside a slice */
+static int			  session_frozen;	/* the daemon is stopping */
 
 static jevent_sink		  session_sink;
 static void			 *session_sink_arg;
@@ -752,6 +753,8 @@ session_timer_cb(evutil_socket_t fd, short events, void *arg)
 	(void)events;
 	(void)arg;
 	session_armed = -1;
+	if (session_frozen)
+		return;
 	if (session_run_slice(SESSION_SLICE_NS)) {
 		session_armed = session_cursor;
 		evtimer_add(session_timer, &tv);
@@ -796,7 +799,7 @@ session_arm_at(int64_t t)
 	struct timeval	tv;
 	int64_t		delay;
 
-	if (session_timer == NULL)
+	if (session_timer == NULL || session_frozen)
 		return;
 	delay = t * SESSION_TICK_MS - clock_mono_ms();
 	if (delay < 0)
@@ -877,6 +880,21 @@ session_reload(const struct policy *old, const struct policy *new, void *arg)
 		session_arm();
 }
 
+/*
+ * The daemon is stopping: fire nothing more.  Channels that the shutdown
+ * closes stay "unload pending" in the store, so the next start applies
+ * grace to them, as SPEC.md asks for sessions live at the stop.
+ */
+static void
+session_stop(void *arg)
+{
+	(void)arg;
+	session_frozen = 1;
+	if (session_timer != NULL)
+		evtimer_del(session_timer);
+	session_armed = -1;
+}
+
 /* Set up the table for the current policy. */
 int
 session_init(char **cause)
@@ -927,7 +945,9 @@ session_init(char **cause)
 	metrics_gauge_func("janitor_sessions", "state=\"unloaded\"",
 	    "Sessions tracked, by state.", session_gauge,
 	    (void *)(intptr_t)SESSION_UNLOADED);
+	session_frozen = 0;
 	daemon_on_reload(session_reload, NULL);
+	daemon_on_stop(session_stop, NULL);
 	sessionapi_init();
 	sessionhook_init();
 	return (0);

@@ -107,5 +107,31 @@ class StateTest(unittest.TestCase):
         self.assertIn(j.dir + "/afile/state", log)
 
 
+    def test_read_only_state(self):
+        """A state file on a read-only file system: a clear error, exit 1
+        (skipped where the test cannot mount a tmpfs)."""
+        j = jtest.Janitord(POLICY, state="ro")
+        mnt = os.path.join(j.dir, "ro")
+        os.makedirs(mnt)
+        if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs",
+                           mnt], capture_output=True).returncode != 0:
+            self.skipTest("cannot mount a tmpfs here")
+        try:
+            j.start(wait=False)
+            jtest.wait_port(j.admin_port, proc=j.proc)
+            self.assertEqual(j.stop(), 0)
+            j.logf.close()
+            self.assertEqual(subprocess.run(
+                ["mount", "-o", "remount,ro", mnt]).returncode, 0)
+            rc, log = run_briefly(j)
+            self.assertEqual(rc, 1, log)
+            last = log.strip().splitlines()[-1]
+            self.assertIn(mnt, last)
+            self.assertIn("read-only", last.lower())
+        finally:
+            j.kill()
+            subprocess.run(["umount", "-l", mnt])
+
+
 if __name__ == "__main__":
     jtest.main()
