@@ -776,7 +776,7 @@ fsutil_locks_read(struct fsutil_locks *fl)
 	return (len);
 }
 
-/* Re-read /proc/locks when the snapshot is older than max_age_ms. */
+/* Re-read /proc/locks when the snapshot is older than max_age_ms: 1. */
 int
 fsutil_locks_refresh(struct fsutil_locks *fl, int64_t max_age_ms)
 {
@@ -828,7 +828,7 @@ fsutil_locks_refresh(struct fsutil_locks *fl, int64_t max_age_ms)
 	}
 	qsort(fl->fl_locks, fl->fl_n, sizeof *fl->fl_locks, fsutil_lock_cmp);
 	fl->fl_ok = 1;
-	return (0);
+	return (1);
 }
 
 /* Whether the snapshot lists a lock on ino (of any device, see above). */
