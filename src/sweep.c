@@ -144,6 +144,7 @@ static pthread_cond_t		 sweep_cond = PTHREAD_COND_INITIALIZER;
 static struct sweep_jobs	 sweep_todo = TAILQ_HEAD_INITIALIZER(sweep_todo);
 static struct sweep_jobs	 sweep_done = TAILQ_HEAD_INITIALIZER(sweep_done);
 static volatile int		 sweep_stop;
+static int			 sweep_exited;		/* the worker returned */
 static int			 sweep_running;
 static struct event		*sweep_doorbell;
 static struct sweep_entries	 sweep_entries =
@@ -637,6 +638,9 @@ sweep_main(void *arg)
 		TAILQ_INSERT_TAIL(&sweep_done, sj, sj_link);
 		event_active(sweep_doorbell, EV_READ, 0);
 	}
+	/* Stopping: the loop answers what never ran once it hears this. */
+	sweep_exited = 1;
+	event_active(sweep_doorbell, EV_READ, 0);
 	pthread_mutex_unlock(&sweep_lock);
 	return (NULL);
 }
@@ -787,6 +791,7 @@ static void
 sweep_doorbell_cb(evutil_socket_t fd, short events, void *arg)
 {
 	struct sweep_jobs	 done = TAILQ_HEAD_INITIALIZER(done);
+	struct sweep_jobs	 never = TAILQ_HEAD_INITIALIZER(never);
 	struct sweep_job	*sj;
 
 	(void)fd;
@@ -794,11 +799,34 @@ sweep_doorbell_cb(evutil_socket_t fd, short events, void *arg)
 	(void)arg;
 	pthread_mutex_lock(&sweep_lock);
 	TAILQ_CONCAT(&done, &sweep_done, sj_link);
+	if (sweep_exited)
+		TAILQ_CONCAT(&never, &sweep_todo, sj_link);
 	pthread_mutex_unlock(&sweep_lock);
 	while ((sj = TAILQ_FIRST(&done)) != NULL) {
 		TAILQ_REMOVE(&done, sj, sj_link);
 		sweep_job_done(sj);
 	}
+	/* The worker is gone: what it never ran counts as interrupted. */
+	while ((sj = TAILQ_FIRST(&never)) != NULL) {
+		TAILQ_REMOVE(&never, sj, sj_link);
+		memset(&sj->sj_res, 0, sizeof sj->sj_res);
+		sj->sj_res.sr_status = EINTR;
+		sweep_job_done(sj);
+	}
+}
+
+/* While stopping, wait for sweeps to end so POST /sweep gets its 503. */
+static int
+sweep_busy(void *arg)
+{
+	struct sweep_entry	*se;
+
+	(void)arg;
+	TAILQ_FOREACH(se, &sweep_entries, se_link) {
+		if (se->se_job != NULL)
+			return (1);
+	}
+	return (0);
 }
 
 /*
@@ -1067,6 +1095,7 @@ sweep_start_thread(char **cause)
 		return (-1);
 	}
 	sweep_stop = 0;
+	sweep_exited = 0;
 	/* Signals are the loop's business, not the worker's. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -1104,6 +1133,7 @@ sweep_start_thread(char **cause)
 	admin_route("POST", "/sweep", 0, sweep_admin, NULL);
 	daemon_on_reload(sweep_reload, NULL);
 	daemon_on_stop(sweep_on_stop, NULL);
+	daemon_on_busy(sweep_busy, NULL);
 	return (0);
 }
 
@@ -1112,7 +1142,6 @@ void
 sweep_stop_thread(void)
 {
 	struct sweep_entry	*se;
-	struct sweep_job	*sj;
 
 	if (!sweep_running)
 		return;
@@ -1122,12 +1151,6 @@ sweep_stop_thread(void)
 
 	/* What finished is taken as usual; what never ran, as interrupted. */
 	sweep_doorbell_cb(-1, 0, NULL);
-	while ((sj = TAILQ_FIRST(&sweep_todo)) != NULL) {
-		TAILQ_REMOVE(&sweep_todo, sj, sj_link);
-		memset(&sj->sj_res, 0, sizeof sj->sj_res);
-		sj->sj_res.sr_status = EINTR;
-		sweep_job_done(sj);
-	}
 	while ((se = TAILQ_FIRST(&sweep_entries)) != NULL) {
 		TAILQ_REMOVE(&sweep_entries, se, se_link);
 		sweep_entry_free(se);
