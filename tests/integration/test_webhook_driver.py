@@ -268,6 +268,36 @@ class DriverTest(unittest.TestCase):
     def test_hostile_close_mid_response(self):
         self.hostile("close")
 
+    def test_queue_beyond_memory(self):
+        """More events than the in-memory cap (here 40) while the receiver
+        fails: the rest wait in the state file, also across a kill -9 and
+        a restart, and are all delivered in order once it answers."""
+        self.rx.set_mode("fail")
+        self.rx.start()
+        args = ["-n", "150", "-k", "10", "-M", "40", "-b", "20", "-B",
+                "100", "-m", "100000"]
+        d = Driver(self.state, self.url, *args).start()
+        jtest.wait_for(lambda: "generation done" in d.output(), timeout=20,
+                       what="all generated")
+        time.sleep(0.3)
+        out = d.kill9()
+        self.assertIn("newer ones wait in the state file only", out)
+        d = Driver(self.state, self.url, *(args + ["-x"])).start()
+        jtest.wait_for(lambda: "resumed at 300 with 300 pending" in
+                       d.output(), timeout=10, what="resume")
+        time.sleep(0.5)
+        # Never more than the cap of distinct events tried so far.
+        tried = {r["id"] for r in self.rx.all()}
+        self.rx.set_mode("ok")
+        rc, out = d.wait(60)
+        self.assertEqual(rc, 0, out)
+        self.assertIn("260 wait in the state file only", out)
+        uniq, dups, lost = self.check_order_and_ids(150)
+        sys.stderr.write("queue beyond memory: %d events, %d tried before "
+                         "the receiver answered, %d delivered, %d lost\n"
+                         % (300, len(tried), uniq, lost))
+        self.assertEqual((uniq, lost), (300, 0))
+
     def test_name_from_hosts_file(self):
         """A receiver named by a name from /etc/hosts is resolved by the
         asynchronous resolver (no DNS query leaves the machine for it)."""
