@@ -40,12 +40,17 @@ static const http_parser_settings http_settings = {
 	.on_message_complete = http_on_message_complete,
 };
 
-/* Append len bytes to a NUL-terminated heap string. */
+/* Append len bytes to a NUL-terminated heap string (or start one). */
 static void
 http_append(char **s, const char *p, size_t len)
 {
-	size_t	old = *s != NULL ? strlen(*s) : 0;
+	size_t	old;
 
+	if (*s == NULL) {
+		*s = xstrndup(p, len);
+		return;
+	}
+	old = strlen(*s);
 	*s = xrealloc(*s, old + len + 1);
 	memcpy(*s + old, p, len);
 	(*s)[old + len] = '\0';
@@ -148,7 +153,7 @@ http_on_header_field(http_parser *p, const char *at, size_t len)
 	if (!hp->hp_inname) {
 		hh = http_head_grow(hp->hp_head);
 		hh->hh_name = NULL;
-		hh->hh_value = xstrdup("");
+		hh->hh_value = NULL;
 		hp->hp_inname = 1;
 	}
 	hh = &hp->hp_head->hd_hdrs[hp->hp_head->hd_nhdrs - 1];
@@ -194,6 +199,8 @@ http_on_headers_complete(http_parser *p)
 		hd->hd_target = xstrdup("");
 	/* Trailing white space is not part of a value. */
 	for (i = 0; i < hd->hd_nhdrs; i++) {
+		if (hd->hd_hdrs[i].hh_value == NULL)
+			hd->hd_hdrs[i].hh_value = xstrdup("");
 		v = hd->hd_hdrs[i].hh_value;
 		n = strlen(v);
 		while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
@@ -567,44 +574,66 @@ http_head_validate(const struct http_head *hd, const char **cause)
 	return (0);
 }
 
+/* Whether a header is hop-by-hop by itself (not only when Connection names it). */
+static int
+http_is_hop(const char *name, int keep_upgrade)
+{
+	switch (strlen(name)) {
+	case 2:
+		return (strcasecmp(name, "TE") == 0);
+	case 7:
+		return (strcasecmp(name, "Trailer") == 0 ||
+		    (!keep_upgrade && strcasecmp(name, "Upgrade") == 0));
+	case 10:
+		return (strcasecmp(name, "Connection") == 0 ||
+		    strcasecmp(name, "Keep-Alive") == 0);
+	case 16:
+		return (strcasecmp(name, "Proxy-Connection") == 0);
+	}
+	return (0);
+}
+
 /* Remove the hop-by-hop headers. */
 void
 http_head_strip_hop(struct http_head *hd, int keep_upgrade)
 {
-	static const char	*fixed[] = { "Keep-Alive", "Proxy-Connection",
-	    "TE", "Trailer" };
-	char			*named, *tok, *save;
-	size_t			 i, j;
+	char	*named, *tok, *save;
+	size_t	 i, j;
 
-	/* First the headers that Connection names. */
+	/* First mark the headers that Connection names (other than itself). */
 	for (i = 0; i < hd->hd_nhdrs; i++) {
 		if (strcasecmp(hd->hd_hdrs[i].hh_name, "Connection") != 0)
 			continue;
 		named = xstrdup(hd->hd_hdrs[i].hh_value);
 		for (tok = strtok_r(named, ", \t", &save); tok != NULL;
 		    tok = strtok_r(NULL, ", \t", &save)) {
-			if (strcasecmp(tok, "Connection") == 0)
+			if (strcasecmp(tok, "close") == 0 ||
+			    strcasecmp(tok, "keep-alive") == 0 ||
+			    strcasecmp(tok, "Connection") == 0)
 				continue;
 			if (keep_upgrade && strcasecmp(tok, "Upgrade") == 0)
 				continue;
 			for (j = 0; j < hd->hd_nhdrs; j++) {
 				if (strcasecmp(hd->hd_hdrs[j].hh_name,
-				    tok) == 0 && j != i) {
-					/* Removal below would shift i. */
+				    tok) == 0)
 					hd->hd_hdrs[j].hh_name[0] = '\0';
-				}
 			}
 		}
 		free(named);
 	}
-	http_head_remove(hd, "");
-	http_head_remove(hd, "Connection");
-	for (i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
-		http_head_remove(hd, fixed[i]);
+	/* Then one pass drops the marked and the always hop-by-hop ones. */
+	for (i = j = 0; i < hd->hd_nhdrs; i++) {
+		if (hd->hd_hdrs[i].hh_name[0] == '\0' ||
+		    http_is_hop(hd->hd_hdrs[i].hh_name, keep_upgrade)) {
+			free(hd->hd_hdrs[i].hh_name);
+			free(hd->hd_hdrs[i].hh_value);
+			continue;
+		}
+		hd->hd_hdrs[j++] = hd->hd_hdrs[i];
+	}
+	hd->hd_nhdrs = j;
 	if (keep_upgrade)
 		http_head_add(hd, "Connection", "upgrade");
-	else
-		http_head_remove(hd, "Upgrade");
 }
 
 /* Whether the text address ip lies inside one of the networks. */
@@ -645,32 +674,73 @@ http_xff_entry(const char *p, size_t n, char *out, size_t outlen)
 	out[n] = '\0';
 }
 
-/* Rewrite X-Forwarded-For/-Proto/-Host. */
+/* Which X-Forwarded-* header a name is: 1 For, 2 Proto, 3 Host, else 0. */
+static int
+http_xf_kind(const char *name)
+{
+	size_t	len = strlen(name);
+
+	if (len < 15 || strncasecmp(name, "X-Forwarded-", 12) != 0)
+		return (0);
+	if (len == 15 && strcasecmp(name + 12, "For") == 0)
+		return (1);
+	if (len == 17 && strcasecmp(name + 12, "Proto") == 0)
+		return (2);
+	if (len == 16 && strcasecmp(name + 12, "Host") == 0)
+		return (3);
+	return (0);
+}
+
+/* Append a header whose name and value the head takes over. */
+static void
+http_head_add_owned(struct http_head *hd, char *name, char *value)
+{
+	struct http_header	*hh;
+
+	hh = http_head_grow(hd);
+	hh->hh_name = name;
+	hh->hh_value = value;
+}
+
+/* Rewrite X-Forwarded-For/-Proto/-Host, in one pass over the headers. */
 void
 http_head_forwarded(struct http_head *hd, const char *peer,
     const struct cidr *trusted, size_t ntrusted, struct http_client *hc)
 {
-	char		*xff = NULL, entry[64], *nv;
-	const char	*proto, *host, *end, *start;
-	size_t		 i, len;
-	int		 believe;
+	char		*xff = NULL, entry[64], *nxff, *nproto, *nhost;
+	const char	*proto = NULL, *fhost = NULL, *host = NULL, *end, *start;
+	size_t		 i, j, len, plen = strlen(peer);
+	int		 believe, kind;
 
 	believe = http_ip_trusted(peer, trusted, ntrusted);
-	snprintf(hc->hc_ip, sizeof hc->hc_ip, "%s", peer);
+	if (plen >= sizeof hc->hc_ip)
+		plen = sizeof hc->hc_ip - 1;
+	memcpy(hc->hc_ip, peer, plen);
+	hc->hc_ip[plen] = '\0';
 	hc->hc_https = 0;
 
-	/* All copies of X-Forwarded-For form one list, in order. */
-	if (believe) {
-		for (i = 0; i < hd->hd_nhdrs; i++) {
-			if (strcasecmp(hd->hd_hdrs[i].hh_name,
-			    "X-Forwarded-For") != 0)
-				continue;
+	for (i = 0; i < hd->hd_nhdrs; i++) {
+		kind = http_xf_kind(hd->hd_hdrs[i].hh_name);
+		if (kind == 0) {
+			if (host == NULL &&
+			    strcasecmp(hd->hd_hdrs[i].hh_name, "Host") == 0)
+				host = hd->hd_hdrs[i].hh_value;
+			continue;
+		}
+		if (!believe)
+			continue;
+		/* All copies of X-Forwarded-For form one list, in order. */
+		if (kind == 1) {
 			if (xff != NULL)
 				http_append(&xff, ", ", 2);
 			http_append(&xff, hd->hd_hdrs[i].hh_value,
 			    strlen(hd->hd_hdrs[i].hh_value));
-		}
+		} else if (kind == 2 && proto == NULL)
+			proto = hd->hd_hdrs[i].hh_value;
+		else if (kind == 3 && fhost == NULL)
+			fhost = hd->hd_hdrs[i].hh_value;
 	}
+
 	if (xff != NULL && *xff != '\0') {
 		/* The client is the rightmost entry not a trusted proxy. */
 		end = xff + strlen(xff);
@@ -687,41 +757,40 @@ http_head_forwarded(struct http_head *hd, const char *peer,
 			}
 			end = start > xff ? start - 1 : xff;
 		}
-		len = strlen(xff) + strlen(peer) + 3;
-		nv = xmalloc(len);
-		snprintf(nv, len, "%s, %s", xff, peer);
-		http_head_set(hd, "X-Forwarded-For", nv);
-		free(nv);
+		len = strlen(xff);
+		nxff = xmalloc(len + 2 + strlen(peer) + 1);
+		memcpy(nxff, xff, len);
+		memcpy(nxff + len, ", ", 2);
+		strcpy(nxff + len + 2, peer);
 	} else
-		http_head_set(hd, "X-Forwarded-For", peer);
+		nxff = xstrdup(peer);
 	free(xff);
 
-	proto = believe ? http_head_get(hd, "X-Forwarded-Proto") : NULL;
 	if (proto != NULL && *proto != '\0') {
 		hc->hc_https = strncasecmp(proto, "https", 5) == 0 &&
 		    (proto[5] == '\0' || proto[5] == ',' || proto[5] == ' ');
-		if (http_head_count(hd, "X-Forwarded-Proto") > 1) {
-			nv = xstrdup(proto);
-			http_head_set(hd, "X-Forwarded-Proto", nv);
-			free(nv);
-		}
+		nproto = xstrdup(proto);
 	} else
-		http_head_set(hd, "X-Forwarded-Proto", "http");
+		nproto = xstrdup("http");
+	if (fhost != NULL && *fhost != '\0')
+		nhost = xstrdup(fhost);
+	else
+		nhost = host != NULL ? xstrdup(host) : NULL;
 
-	host = believe ? http_head_get(hd, "X-Forwarded-Host") : NULL;
-	if (host == NULL || *host == '\0') {
-		host = http_head_get(hd, "Host");
-		if (host != NULL) {
-			nv = xstrdup(host);
-			http_head_set(hd, "X-Forwarded-Host", nv);
-			free(nv);
-		} else
-			http_head_remove(hd, "X-Forwarded-Host");
-	} else if (http_head_count(hd, "X-Forwarded-Host") > 1) {
-		nv = xstrdup(host);
-		http_head_set(hd, "X-Forwarded-Host", nv);
-		free(nv);
+	/* Out with the old ones, in with the new. */
+	for (i = j = 0; i < hd->hd_nhdrs; i++) {
+		if (http_xf_kind(hd->hd_hdrs[i].hh_name) != 0) {
+			free(hd->hd_hdrs[i].hh_name);
+			free(hd->hd_hdrs[i].hh_value);
+			continue;
+		}
+		hd->hd_hdrs[j++] = hd->hd_hdrs[i];
 	}
+	hd->hd_nhdrs = j;
+	http_head_add_owned(hd, xstrdup("X-Forwarded-For"), nxff);
+	http_head_add_owned(hd, xstrdup("X-Forwarded-Proto"), nproto);
+	if (nhost != NULL)
+		http_head_add_owned(hd, xstrdup("X-Forwarded-Host"), nhost);
 }
 
 /* The reason phrase for a status. */
@@ -762,36 +831,83 @@ http_reason(int status)
 	return (http_status_str((enum http_status)status));
 }
 
-/* Write a head. */
+/* Write an unsigned number in decimal; returns the end. */
+static char *
+http_put_uint(char *p, unsigned v)
+{
+	char	tmp[16];
+	int	n = 0;
+
+	do {
+		tmp[n++] = '0' + v % 10;
+		v /= 10;
+	} while (v != 0);
+	while (n > 0)
+		*p++ = tmp[--n];
+	return (p);
+}
+
+/* Copy len bytes; returns the end. */
+static char *
+http_put(char *p, const char *s, size_t len)
+{
+	memcpy(p, s, len);
+	return (p + len);
+}
+
+/* Write a head, in one piece of the buffer. */
 void
 http_head_write(const struct http_head *hd, struct evbuffer *out)
 {
 	const struct http_header	*hh;
-	char				 line[64];
-	int				 n;
-	size_t				 i;
+	struct evbuffer_iovec		 v;
+	const char			*first, *reason = NULL;
+	size_t				 len, i;
+	char				*p;
 
 	if (hd->hd_request) {
-		evbuffer_add(out, http_head_method(hd),
-		    strlen(http_head_method(hd)));
-		evbuffer_add(out, " ", 1);
-		evbuffer_add(out, hd->hd_target, strlen(hd->hd_target));
-		n = snprintf(line, sizeof line, " HTTP/%u.%u\r\n",
-		    hd->hd_major, hd->hd_minor);
+		first = http_head_method(hd);
+		len = strlen(first) + 1 + strlen(hd->hd_target) + 11;
 	} else {
-		n = snprintf(line, sizeof line, "HTTP/%u.%u %d %s\r\n",
-		    hd->hd_major, hd->hd_minor, hd->hd_status,
-		    http_reason(hd->hd_status));
+		reason = http_reason(hd->hd_status);
+		first = NULL;
+		len = 9 + 12 + 1 + strlen(reason) + 2;
 	}
-	evbuffer_add(out, line, n);
 	for (i = 0; i < hd->hd_nhdrs; i++) {
 		hh = &hd->hd_hdrs[i];
-		evbuffer_add(out, hh->hh_name, strlen(hh->hh_name));
-		evbuffer_add(out, ": ", 2);
-		evbuffer_add(out, hh->hh_value, strlen(hh->hh_value));
-		evbuffer_add(out, "\r\n", 2);
+		len += strlen(hh->hh_name) + 2 + strlen(hh->hh_value) + 2;
 	}
-	evbuffer_add(out, "\r\n", 2);
+	len += 2 + 16;
+	if (evbuffer_reserve_space(out, len, &v, 1) != 1)
+		fatal_oom();
+	p = v.iov_base;
+	if (hd->hd_request) {
+		p = http_put(p, first, strlen(first));
+		*p++ = ' ';
+		p = http_put(p, hd->hd_target, strlen(hd->hd_target));
+		p = http_put(p, " HTTP/", 6);
+	} else
+		p = http_put(p, "HTTP/", 5);
+	p = http_put_uint(p, hd->hd_major % 10);
+	*p++ = '.';
+	p = http_put_uint(p, hd->hd_minor % 10);
+	if (!hd->hd_request) {
+		*p++ = ' ';
+		p = http_put_uint(p, (unsigned)hd->hd_status % 1000);
+		*p++ = ' ';
+		p = http_put(p, reason, strlen(reason));
+	}
+	p = http_put(p, "\r\n", 2);
+	for (i = 0; i < hd->hd_nhdrs; i++) {
+		hh = &hd->hd_hdrs[i];
+		p = http_put(p, hh->hh_name, strlen(hh->hh_name));
+		p = http_put(p, ": ", 2);
+		p = http_put(p, hh->hh_value, strlen(hh->hh_value));
+		p = http_put(p, "\r\n", 2);
+	}
+	p = http_put(p, "\r\n", 2);
+	v.iov_len = p - (char *)v.iov_base;
+	evbuffer_commit_space(out, &v, 1);
 }
 
 /* Write a complete short error response. */

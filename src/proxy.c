@@ -50,6 +50,7 @@
 #include "metrics.h"
 #include "proxy.h"
 #include "upstream.h"
+#include "wsframe.h"
 
 /* Stop reading a side while its partner has this much unsent. */
 #define PROXY_HIGH		(256 * 1024)
@@ -106,7 +107,8 @@ struct proxy_conn {
 	int			 c_uconnected;
 	struct http_parse	 c_resp;
 	struct event		*c_timer;
-	int64_t			 c_active;	/* last tunnel/stream traffic */
+	int64_t			 c_deadline;	/* c_timer's meaning, 0 = none */
+	int64_t			 c_armed;	/* when c_timer fires, 0 = off */
 	int			 c_started;	/* a byte of this head came */
 	int			 c_keepalive;
 	int			 c_cpaused;	/* client reading stopped */
@@ -114,6 +116,7 @@ struct proxy_conn {
 	int			 c_shut;	/* write side shut down */
 	int			 c_eof;		/* the client half-closed */
 	struct bufferevent	*c_drain;	/* close when this has drained */
+	struct wsframe		*c_ws;		/* websocket_ping, or NULL */
 	enum proxy_channel	 c_kind;	/* what the gauge counts it as */
 	unsigned		 c_nreq;
 	int			 c_closed;
@@ -134,6 +137,7 @@ static struct metric		*proxy_m_kind[3];
 static struct metric		*proxy_m_uperr;
 
 static void	proxy_client_head(struct bufferevent *, void *);
+static void	proxy_ws_dead(void *, const char *);
 static void	proxy_client_body(struct bufferevent *, void *);
 static void	proxy_client_idle(struct bufferevent *, void *);
 static void	proxy_client_write(struct bufferevent *, void *);
@@ -231,19 +235,31 @@ proxy_xchg_policy(struct proxy_xchg *x)
 	return (x->x_conn->c_po);
 }
 
-/* Arm the connection's one timer (0 = off). */
+/*
+ * Set the connection's one deadline, ms from now (0 = none).  The timer
+ * is moved only when the deadline comes earlier than it is armed for; a
+ * later one is picked up when it fires (proxy_timer re-arms for the rest),
+ * so the deadlines pushed forward on every request or read cost no event
+ * operations.
+ */
 static void
 proxy_timer_set(struct proxy_conn *c, msec_t ms)
 {
 	struct timeval	tv;
+	int64_t		when;
 
 	if (ms <= 0) {
-		evtimer_del(c->c_timer);
+		c->c_deadline = 0;
 		return;
 	}
+	when = clock_mono_ms() + ms;
+	c->c_deadline = when;
+	if (c->c_armed != 0 && c->c_armed <= when)
+		return;
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
 	evtimer_add(c->c_timer, &tv);
+	c->c_armed = when;
 }
 
 /*
@@ -282,31 +298,18 @@ proxy_kind_set(struct proxy_conn *c, enum proxy_channel kind)
 	c->c_kind = kind;
 }
 
-/* Set the upstream side's timeouts for where the exchange stands. */
+/* The deadline while waiting on the app: upstream_timeout, or none. */
 static void
 proxy_up_timeouts(struct proxy_conn *c)
 {
 	struct policy	*po = c->c_po;
-	struct timeval	 rt, wt, *r = NULL, *w = NULL;
-	msec_t		 ms;
 
-	if (c->c_ubev == NULL)
+	if (c->c_phase != PROXY_XCHG || !c->c_x.x_req_done)
 		return;
-	if (!c->c_uconnected && po->po_limits.upstream_connect_timeout > 0) {
-		ms = po->po_limits.upstream_connect_timeout;
-		wt.tv_sec = ms / 1000;
-		wt.tv_usec = (ms % 1000) * 1000;
-		w = &wt;
-	}
-	if (c->c_phase == PROXY_XCHG && c->c_x.x_req_done &&
-	    c->c_x.x_kind == PROXY_CHANNEL_NONE &&
-	    po->po_limits.upstream_timeout > 0) {
-		ms = po->po_limits.upstream_timeout;
-		rt.tv_sec = ms / 1000;
-		rt.tv_usec = (ms % 1000) * 1000;
-		r = &rt;
-	}
-	bufferevent_set_timeouts(c->c_ubev, r, w);
+	if (c->c_x.x_kind == PROXY_CHANNEL_SSE)
+		proxy_timer_set(c, po->po_limits.tunnel_timeout);
+	else
+		proxy_timer_set(c, po->po_limits.upstream_timeout);
 }
 
 /* Drop the upstream side without reusing it. */
@@ -372,6 +375,8 @@ proxy_close(struct proxy_conn *c, const char *msg)
 	c->c_bev = NULL;
 	proxy_up_drop(c);
 	event_free(c->c_timer);
+	wsframe_free(c->c_ws);
+	c->c_ws = NULL;
 	http_parse_clear(&c->c_req);
 	http_parse_clear(&c->c_resp);
 	metrics_dec(proxy_m_kind[c->c_kind]);
@@ -467,7 +472,8 @@ proxy_up_connect(struct proxy_conn *c, int fresh)
 	bufferevent_setcb(c->c_ubev, proxy_up_head, proxy_up_write,
 	    proxy_up_event, c);
 	bufferevent_setwatermark(c->c_ubev, EV_WRITE, PROXY_LOW, 0);
-	bufferevent_enable(c->c_ubev, EV_READ);
+	if (!(bufferevent_get_enabled(c->c_ubev) & EV_READ))
+		bufferevent_enable(c->c_ubev, EV_READ);
 	return (reused);
 }
 
@@ -815,15 +821,18 @@ proxy_tunnel(struct proxy_conn *c)
 	x->x_resp_sent = 1;
 	c->c_phase = PROXY_TUNNEL;
 	proxy_kind_set(c, PROXY_CHANNEL_WEBSOCKET);
+	if (c->c_po->po_sessions.websocket_ping > 0)
+		c->c_ws = wsframe_new(daemon_base(),
+		    c->c_po->po_sessions.websocket_ping,
+		    bufferevent_get_output(c->c_bev), c->c_bev,
+		    proxy_ws_dead, c);
 	bufferevent_setcb(c->c_bev, proxy_tunnel_read, proxy_client_write,
 	    proxy_client_event, c);
 	bufferevent_setcb(c->c_ubev, proxy_tunnel_read, proxy_up_write,
 	    proxy_up_event, c);
-	bufferevent_set_timeouts(c->c_ubev, NULL, NULL);
 	bufferevent_enable(c->c_bev, EV_READ);
 	bufferevent_enable(c->c_ubev, EV_READ);
 	c->c_cpaused = c->c_upaused = 0;
-	c->c_active = clock_mono_ms();
 	proxy_timer_set(c, c->c_po->po_limits.tunnel_timeout);
 	if (evbuffer_get_length(bufferevent_get_input(c->c_ubev)) > 0)
 		proxy_tunnel_read(c->c_ubev, c);
@@ -887,8 +896,6 @@ proxy_response(struct proxy_conn *c)
 	x->x_resp_sent = 1;
 	if (x->x_kind == PROXY_CHANNEL_SSE) {
 		proxy_kind_set(c, PROXY_CHANNEL_SSE);
-		c->c_active = clock_mono_ms();
-		proxy_timer_set(c, c->c_po->po_limits.tunnel_timeout);
 	}
 	if (c->c_resp.hp_state == HTTP_PARSE_DONE) {
 		proxy_resp_done(c);
@@ -956,11 +963,11 @@ static void
 proxy_up_body(struct bufferevent *bev, void *arg)
 {
 	struct proxy_conn	*c = arg;
-	struct proxy_xchg	*x = &c->c_x;
 	struct evbuffer		*in = bufferevent_get_input(bev);
 	struct evbuffer		*out = bufferevent_get_output(c->c_bev);
 	ssize_t			 n;
 
+	proxy_up_timeouts(c);
 	while (evbuffer_get_length(in) > 0 &&
 	    c->c_resp.hp_state == HTTP_PARSE_BODY) {
 		n = proxy_body_span(&c->c_resp, in);
@@ -974,8 +981,6 @@ proxy_up_body(struct bufferevent *bev, void *arg)
 		evbuffer_remove_buffer(in, out, n);
 	}
 	proxy_push(c->c_bev, 1);
-	if (x->x_kind == PROXY_CHANNEL_SSE)
-		c->c_active = clock_mono_ms();
 	if (c->c_resp.hp_state == HTTP_PARSE_DONE) {
 		proxy_resp_done(c);
 		return;
@@ -1034,8 +1039,9 @@ proxy_up_event(struct bufferevent *bev, short what, void *arg)
 	char			 buf[128];
 
 	if (what & BEV_EVENT_CONNECTED) {
+		/* Off with the connect timeout. */
 		c->c_uconnected = 1;
-		proxy_up_timeouts(c);
+		bufferevent_set_timeouts(bev, NULL, NULL);
 		return;
 	}
 	if (c->c_phase == PROXY_TUNNEL) {
@@ -1083,6 +1089,13 @@ proxy_up_event(struct bufferevent *bev, short what, void *arg)
 	proxy_up_fail(c, 502, msg);
 }
 
+/* websocket_ping: the client stopped answering. */
+static void
+proxy_ws_dead(void *arg, const char *why)
+{
+	proxy_close(arg, why);
+}
+
 /* Tunnel bytes: copy them to the other side. */
 static void
 proxy_tunnel_read(struct bufferevent *bev, void *arg)
@@ -1095,9 +1108,13 @@ proxy_tunnel_read(struct bufferevent *bev, void *arg)
 	if (other == NULL)
 		return;
 	out = bufferevent_get_output(other);
-	evbuffer_add_buffer(out, bufferevent_get_input(bev));
+	if (c->c_ws != NULL)
+		wsframe_relay(c->c_ws, bev == c->c_bev,
+		    bufferevent_get_input(bev), out);
+	else
+		evbuffer_add_buffer(out, bufferevent_get_input(bev));
 	proxy_push(other, 1);
-	c->c_active = clock_mono_ms();
+	proxy_timer_set(c, c->c_po->po_limits.tunnel_timeout);
 	if (evbuffer_get_length(out) >= PROXY_HIGH) {
 		bufferevent_disable(bev, EV_READ);
 		if (bev == c->c_bev)
@@ -1107,15 +1124,29 @@ proxy_tunnel_read(struct bufferevent *bev, void *arg)
 	}
 }
 
-/* The connection's timer: head, keep-alive, stream or closing deadline. */
+/* The connection's timer: head, keep-alive, app, stream or closing. */
 static void
 proxy_timer(evutil_socket_t fd, short events, void *arg)
 {
 	struct proxy_conn	*c = arg;
-	msec_t			 idle, limit;
+	struct timeval		 tv;
+	int64_t			 now, left;
 
 	(void)fd;
 	(void)events;
+	c->c_armed = 0;
+	if (c->c_deadline == 0)
+		return;
+	now = clock_mono_ms();
+	if (now < c->c_deadline) {
+		left = c->c_deadline - now;
+		tv.tv_sec = left / 1000;
+		tv.tv_usec = (left % 1000) * 1000;
+		evtimer_add(c->c_timer, &tv);
+		c->c_armed = c->c_deadline;
+		return;
+	}
+	c->c_deadline = 0;
 	if (c->c_drain != NULL) {
 		proxy_close(c, "tunnel closed");
 		return;
@@ -1128,14 +1159,13 @@ proxy_timer(evutil_socket_t fd, short events, void *arg)
 			proxy_close(c, "keep-alive timeout");
 		return;
 	case PROXY_XCHG:
+		if (c->c_x.x_kind == PROXY_CHANNEL_SSE)
+			proxy_close(c, "stream idle for tunnel_timeout");
+		else
+			proxy_up_fail(c, 504, "upstream timeout");
+		return;
 	case PROXY_TUNNEL:
-		limit = c->c_po->po_limits.tunnel_timeout;
-		idle = clock_mono_ms() - c->c_active;
-		if (idle < limit) {
-			proxy_timer_set(c, limit - idle);
-			return;
-		}
-		proxy_close(c, "tunnel timeout");
+		proxy_close(c, "tunnel idle for tunnel_timeout");
 		return;
 	case PROXY_CLOSING:
 		proxy_close(c, c->c_why != NULL ? c->c_why : "closing");
@@ -1331,5 +1361,5 @@ proxy_free(void)
 		TAILQ_REMOVE(&proxy_dead, c, c_entry);
 		free(c);
 	}
-	upstream_flush();
+	upstream_free();
 }

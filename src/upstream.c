@@ -3,8 +3,9 @@
  *
  * A parked connection belongs to the pool: its callbacks only watch for the
  * app closing it (or sending bytes nobody asked for, which also ends it)
- * and for the idle timeout.  Handing it out resets the callbacks; the new
- * owner sets its own.  The pool is LIFO, so the freshest connection, the
+ * and a sweep once a second closes those idle for too long.  Handing one
+ * out resets the callbacks; the new owner sets its own.  No per-connection
+ * timer is touched on the way in or out.  The pool is LIFO, so the freshest connection, the
  * least likely to have been closed by the app meanwhile, is reused first.
  */
 #include <sys/types.h>
@@ -22,6 +23,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include "clock.h"
 #include "daemon.h"
 #include "log.h"
 #include "upstream.h"
@@ -35,6 +37,7 @@ struct upstream_idle {
 	TAILQ_ENTRY(upstream_idle)	 ui_entry;
 	struct bufferevent		*ui_bev;
 	struct addr			 ui_addr;
+	int64_t				 ui_since;
 };
 TAILQ_HEAD(upstream_idle_list, upstream_idle);
 
@@ -42,6 +45,7 @@ static struct upstream_idle_list upstream_pool =
     TAILQ_HEAD_INITIALIZER(upstream_pool);
 static size_t			 upstream_npool;
 static unsigned long long	 upstream_nopened;
+static struct event		*upstream_sweep_ev;
 
 /* Whether two addresses are the same. */
 static int
@@ -78,6 +82,25 @@ upstream_idle_event(struct bufferevent *bev, short what, void *arg)
 	upstream_drop(arg);
 }
 
+/* Close the connections idle for too long; again in a second if any left. */
+static void
+upstream_sweep(evutil_socket_t fd, short events, void *arg)
+{
+	struct upstream_idle	*ui;
+	struct timeval		 tv = { 1, 0 };
+	int64_t			 old = clock_mono_ms() - UPSTREAM_IDLE_MS;
+
+	(void)fd;
+	(void)events;
+	(void)arg;
+	/* Oldest first: stop at the first one still fresh. */
+	while ((ui = TAILQ_FIRST(&upstream_pool)) != NULL &&
+	    ui->ui_since <= old)
+		upstream_drop(ui);
+	if (!TAILQ_EMPTY(&upstream_pool))
+		evtimer_add(upstream_sweep_ev, &tv);
+}
+
 /* Take a parked connection or make a new one. */
 struct bufferevent *
 upstream_get(const struct addr *ad, msec_t connect_timeout, int fresh,
@@ -98,7 +121,6 @@ upstream_get(const struct addr *ad, msec_t connect_timeout, int fresh,
 			upstream_npool--;
 			free(ui);
 			bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
-			bufferevent_set_timeouts(bev, NULL, NULL);
 			*reused = 1;
 			return (bev);
 		}
@@ -140,8 +162,7 @@ void
 upstream_put(struct bufferevent *bev, const struct addr *ad)
 {
 	struct upstream_idle	*ui;
-	struct timeval		 tv = { UPSTREAM_IDLE_MS / 1000,
-	    (UPSTREAM_IDLE_MS % 1000) * 1000 };
+	struct timeval		 tv = { 1, 0 };
 
 	if (upstream_npool >= UPSTREAM_IDLE_MAX ||
 	    evbuffer_get_length(bufferevent_get_input(bev)) != 0) {
@@ -151,14 +172,21 @@ upstream_put(struct bufferevent *bev, const struct addr *ad)
 	ui = xcalloc(1, sizeof *ui);
 	ui->ui_bev = bev;
 	ui->ui_addr = *ad;
-	bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
+	ui->ui_since = clock_mono_ms();
 	bufferevent_setcb(bev, upstream_idle_read, NULL, upstream_idle_event,
 	    ui);
-	bufferevent_set_timeouts(bev, &tv, NULL);
-	bufferevent_disable(bev, EV_WRITE);
-	bufferevent_enable(bev, EV_READ);
+	/* Usually already so: the owner's writes drained, reading is on. */
+	if (bufferevent_get_enabled(bev) != EV_READ) {
+		bufferevent_disable(bev, EV_WRITE);
+		bufferevent_enable(bev, EV_READ);
+	}
 	TAILQ_INSERT_TAIL(&upstream_pool, ui, ui_entry);
 	upstream_npool++;
+	if (upstream_sweep_ev == NULL)
+		upstream_sweep_ev = evtimer_new(daemon_base(), upstream_sweep,
+		    NULL);
+	if (!evtimer_pending(upstream_sweep_ev, NULL))
+		evtimer_add(upstream_sweep_ev, &tv);
 }
 
 /* Close every idle connection. */
@@ -167,6 +195,16 @@ upstream_flush(void)
 {
 	while (!TAILQ_EMPTY(&upstream_pool))
 		upstream_drop(TAILQ_FIRST(&upstream_pool));
+}
+
+/* Close the pool and its timer (at exit). */
+void
+upstream_free(void)
+{
+	upstream_flush();
+	if (upstream_sweep_ev != NULL)
+		event_free(upstream_sweep_ev);
+	upstream_sweep_ev = NULL;
 }
 
 /* How many idle connections are parked. */

@@ -26,6 +26,9 @@ void			 upstream_put(struct bufferevent *, const struct addr *);
 /* Close every idle connection (the upstream changed, or at exit). */
 void			 upstream_flush(void);
 
+/* Close the pool and its timer (at exit). */
+void			 upstream_free(void);
+
 /* How many idle connections are parked. */
 size_t			 upstream_idle(void);
 
