@@ -1036,6 +1036,13 @@ store_gen(void)
 	return (store_fill != NULL ? store_fill->sb_gen : 0);
 }
 
+/* The newest outbox seq handed out. */
+int64_t
+store_last_seq(void)
+{
+	return (store_next_seq - 1);
+}
+
 /* The last generation committed. */
 int64_t
 store_committed_gen(void)
@@ -1124,9 +1131,10 @@ store_load_sessions(store_session_cb cb, void *arg, char **cause)
 	return (store_finish(st, rc, cause));
 }
 
-/* Read back every undelivered, not dead message in creation order. */
+/* Read back undelivered, not dead messages from seq on, in order. */
 int
-store_load_msgs(store_msg_cb cb, void *arg, char **cause)
+store_load_msgs_from(int64_t from, int64_t limit, store_msg_cb cb, void *arg,
+    char **cause)
 {
 	struct store_msg	 m;
 	sqlite3_stmt		*st;
@@ -1134,9 +1142,11 @@ store_load_msgs(store_msg_cb cb, void *arg, char **cause)
 
 	st = store_prepare("SELECT seq, msg_id, session, type, url, body, "
 	    "created_at, attempts, next_at FROM outbox WHERE dead = 0 "
-	    "ORDER BY seq", cause);
+	    "AND seq >= ? ORDER BY seq LIMIT ?", cause);
 	if (st == NULL)
 		return (-1);
+	sqlite3_bind_int64(st, 1, from);
+	sqlite3_bind_int64(st, 2, limit);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		memset(&m, 0, sizeof m);
 		m.sm_seq = sqlite3_column_int64(st, 0);
@@ -1152,6 +1162,30 @@ store_load_msgs(store_msg_cb cb, void *arg, char **cause)
 		cb(&m, arg);
 	}
 	return (store_finish(st, rc, cause));
+}
+
+/* Read back every undelivered, not dead message in creation order. */
+int
+store_load_msgs(store_msg_cb cb, void *arg, char **cause)
+{
+	return (store_load_msgs_from(0, INT64_MAX, cb, arg, cause));
+}
+
+/* Count the undelivered, not dead messages from seq on. */
+int64_t
+store_count_msgs_from(int64_t from)
+{
+	sqlite3_stmt	*st;
+	int64_t		 n = -1;
+
+	if ((st = store_prepare("SELECT COUNT(*) FROM outbox WHERE dead = 0 "
+	    "AND seq >= ?", NULL)) == NULL)
+		return (-1);
+	sqlite3_bind_int64(st, 1, from);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return (n);
 }
 
 /* Read back every pending removal. */

@@ -82,6 +82,14 @@ void		 store_removal_done(int64_t id);
 /* Read back what was stored, in creation order; 0 or -1 with *cause. */
 int		 store_load_sessions(store_session_cb, void *, char **cause);
 int		 store_load_msgs(store_msg_cb, void *, char **cause);
+
+/* The same from seq on, at most limit of them; and how many there are. */
+int		 store_load_msgs_from(int64_t from, int64_t limit,
+		    store_msg_cb, void *, char **cause);
+int64_t		 store_count_msgs_from(int64_t from);
+
+/* The newest outbox seq handed out so far. */
+int64_t		 store_last_seq(void);
 int		 store_load_removals(store_removal_cb, void *, char **cause);
 
 /* The dead messages as a JSON array, newest last; NULL on error. */

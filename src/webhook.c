@@ -113,7 +113,18 @@ struct whrecv {
 };
 
 static struct whmsg_list	 webhook_all = TAILQ_HEAD_INITIALIZER(webhook_all);
-static size_t			 webhook_npending;
+static size_t			 webhook_npending;	/* in memory */
+
+/*
+ * At most webhook_mem_max events are kept in memory.  Beyond, new events
+ * are only in the outbox ("spilled": seqs spill_from..spill_last, all of
+ * them newer than anything in memory) and are read back in order as the
+ * queue drains, so a long outage costs disk, not memory.
+ */
+static size_t			 webhook_mem_max = WEBHOOK_MEM_MAX;
+static int64_t			 webhook_spill_from;	/* 0: none */
+static int64_t			 webhook_spill_last;
+static size_t			 webhook_nspilled;
 static struct whsess		*webhook_buckets[WEBHOOK_BUCKETS];
 static struct whrecv		*webhook_recvs;
 static struct evdns_base	*webhook_dns;	/* for names, made on demand */
@@ -127,6 +138,9 @@ static struct metric		*webhook_m_retry;
 static struct metric		*webhook_m_dead;
 
 static void	webhook_kick(struct whsess *);
+static void	webhook_refill(void);
+static void	webhook_load_cb(const struct store_msg *, void *);
+static void	webhook_kick_all(void);
 static void	webhook_dispatch(struct whrecv *);
 
 /* Format wall ms as RFC 3339 UTC with milliseconds. */
@@ -454,7 +468,16 @@ webhook_enqueue(const struct jevent *ev, const char *url)
 	sm.sm_created_at = clock_wall_ms();
 	sm.sm_next_at = sm.sm_created_at;
 	store_msg_add(&sm);
-	if (!webhook_freed)
+	if (webhook_spill_from != 0 || (webhook_ready &&
+	    webhook_npending >= webhook_mem_max)) {
+		if (webhook_spill_from == 0) {
+			webhook_spill_from = sm.sm_seq;
+			log_warn("webhook queue over %zu events: newer ones wait "
+			    "in the state file only", webhook_mem_max);
+		}
+		webhook_spill_last = sm.sm_seq;
+		webhook_nspilled++;
+	} else if (!webhook_freed)
 		webhook_msg_new(&sm, 0, clock_mono_ms())->wm_gen = store_gen();
 	free(body);
 	log_debug("webhook %s queued: %s %s to %s", sm.sm_id, sm.sm_type,
@@ -523,6 +546,7 @@ webhook_committed(void *arg)
 	for (i = n; i > 0; i--)
 		webhook_kick(v[i - 1]);
 	free(v);
+	webhook_refill();
 }
 
 /* Parse a message's URL into receiver and path; NULL when unusable. */
@@ -885,11 +909,54 @@ webhook_load_cb(const struct store_msg *sm, void *arg)
 	webhook_msg_new(sm, 1, next);
 }
 
-/* Events waiting for delivery. */
+/* Read spilled events back while there is room; after a commit only. */
+static void
+webhook_refill(void)
+{
+	struct whmsg	*last = TAILQ_LAST(&webhook_all, whmsg_list);
+	char		*cause = NULL;
+	size_t		 before = webhook_npending, got;
+
+	if (webhook_spill_from == 0 || webhook_npending > webhook_mem_max / 2)
+		return;
+	/* Appending keeps the order only while nothing in memory is newer. */
+	if (last != NULL && !last->wm_committed)
+		return;
+	if (store_load_msgs_from(webhook_spill_from,
+	    (int64_t)(webhook_mem_max - webhook_npending), webhook_load_cb,
+	    NULL, &cause) != 0) {
+		log_error("webhook: %s", cause);
+		free(cause);
+		return;
+	}
+	got = webhook_npending - before;
+	if (got > 0) {
+		last = TAILQ_LAST(&webhook_all, whmsg_list);
+		webhook_spill_from = last->wm_seq + 1;
+		webhook_nspilled -= got < webhook_nspilled ? got :
+		    webhook_nspilled;
+	}
+	if (webhook_spill_from > webhook_spill_last) {
+		webhook_spill_from = webhook_spill_last = 0;
+		webhook_nspilled = 0;
+		log_info("webhook queue back under %zu events", webhook_mem_max);
+	}
+	if (got > 0)
+		webhook_kick_all();
+}
+
+/* Events waiting for delivery (in memory and spilled). */
 size_t
 webhook_pending(void)
 {
-	return (webhook_npending);
+	return (webhook_npending + webhook_nspilled);
+}
+
+/* Keep at most n events in memory (tests; the default is WEBHOOK_MEM_MAX). */
+void
+webhook_set_mem_max(size_t n)
+{
+	webhook_mem_max = n > 1 ? n : 2;
 }
 
 /* Gauge: undelivered events. */
@@ -897,7 +964,7 @@ static int64_t
 webhook_depth_fn(void *arg)
 {
 	(void)arg;
-	return ((int64_t)webhook_npending);
+	return ((int64_t)webhook_pending());
 }
 
 /* Gauge: age of the oldest undelivered event in seconds. */
@@ -946,6 +1013,40 @@ webhook_stop_cb(void *arg)
 	webhook_stopping = 1;
 }
 
+/*
+ * More is stored than memory takes: everything after the last loaded event
+ * waits in the outbox, including events queued since the start (restored
+ * sessions), which are dropped from memory to keep the order.
+ */
+static void
+webhook_spill_at_start(void)
+{
+	struct whmsg	*wm, *last = NULL;
+	struct whsess	*ws;
+	int64_t		 n, nevict = 0;
+
+	TAILQ_FOREACH(wm, &webhook_all, wm_gentry) {
+		if (!wm->wm_committed)
+			break;
+		last = wm;
+	}
+	if (last == NULL || (n = store_count_msgs_from(last->wm_seq + 1)) <= 0)
+		return;		/* nothing stored beyond what was loaded */
+	while ((wm = TAILQ_LAST(&webhook_all, whmsg_list)) != NULL &&
+	    !wm->wm_committed) {
+		ws = wm->wm_sess;
+		webhook_msg_free(wm);
+		if (TAILQ_EMPTY(&ws->ws_msgs))
+			webhook_sess_free(ws);
+		nevict++;
+	}
+	webhook_spill_from = last->wm_seq + 1;
+	webhook_spill_last = store_last_seq();
+	webhook_nspilled = (size_t)(n + nevict);
+	log_warn("webhook queue over %zu events: %zu wait in the state file "
+	    "only", webhook_mem_max, webhook_nspilled);
+}
+
 /* Load undelivered events, register metrics, route and hooks. */
 int
 webhook_init(char **cause)
@@ -969,11 +1070,14 @@ webhook_init(char **cause)
 	store_on_commit(webhook_committed, NULL);
 	daemon_on_stop(webhook_stop_cb, NULL);
 
-	if (store_load_msgs(webhook_load_cb, NULL, cause) != 0)
+	if (store_load_msgs_from(0, (int64_t)webhook_mem_max, webhook_load_cb,
+	    NULL, cause) != 0)
 		return (-1);
-	if (webhook_npending > 0)
+	if (webhook_npending >= webhook_mem_max)
+		webhook_spill_at_start();
+	if (webhook_pending() > 0)
 		log_info("%zu undelivered webhook events resumed",
-		    webhook_npending);
+		    webhook_pending());
 	webhook_ready = 1;
 	webhook_kick_all();
 	return (0);
@@ -1015,6 +1119,8 @@ webhook_free(void)
 			webhook_sess_free(ws);
 	}
 	TAILQ_INIT(&webhook_held);
+	webhook_spill_from = webhook_spill_last = 0;
+	webhook_nspilled = 0;
 	webhook_ready = 0;
 	webhook_stopping = 0;
 	webhook_freed = 1;

@@ -19,6 +19,7 @@
 
 #define WEBHOOK_RECEIVER_CONNS	16
 #define WEBHOOK_SIG_MAX		64	/* "v1," + base64 of 32 bytes + NUL */
+#define WEBHOOK_MEM_MAX		50000	/* events kept in memory; more wait on disk */
 
 /* Load undelivered events from the store, register metrics and routes. */
 int		 webhook_init(char **cause);
@@ -31,6 +32,9 @@ void		 webhook_enqueue(const struct jevent *ev, const char *url);
 
 /* Events not yet delivered and not dead. */
 size_t		 webhook_pending(void);
+
+/* Keep at most n events in memory (tests; default WEBHOOK_MEM_MAX). */
+void		 webhook_set_mem_max(size_t n);
 
 /* The JSON body for ev, as SPEC.md shows it; free() the result. */
 char		*webhook_body(const struct jevent *ev);

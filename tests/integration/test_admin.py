@@ -139,6 +139,24 @@ class AdminToken(unittest.TestCase):
             j.__exit__(None, None, None)
 
 
+class AdminMove(unittest.TestCase):
+    def test_reload_moves_listener(self):
+        j = start(jtest.Janitord(policy()))
+        try:
+            old = j.admin_port
+            new = jtest.free_port()
+            j.write_policy(policy(admin="127.0.0.1:%d" % new))
+            j.signal(signal.SIGHUP)
+            j.wait_log("reloaded")
+            jtest.wait_port(new, proc=j.proc)
+            self.assertEqual(request(new, "GET", "/healthz")[0], 200)
+            with self.assertRaises(OSError):
+                request(old, "GET", "/healthz")
+            self.assertEqual(j.stop(), 0)
+        finally:
+            j.__exit__(None, None, None)
+
+
 class AdminUnix(unittest.TestCase):
     def test_unix_socket(self):
         j = jtest.Janitord(policy(admin="unix:{dir}/admin.sock"))

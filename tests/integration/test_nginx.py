@@ -189,8 +189,13 @@ http {{
                     sent = float(line.split()[2])
                     delays.append(time.time() - sent)
         self.assertEqual(len(delays), 5)
-        # nginx's proxy_buffering off and janitord both forward at once.
-        self.assertLess(max(delays), 0.1, delays)
+        # nginx's proxy_buffering off and janitord both forward at once:
+        # typically ~1 ms.  Held back, an event would wait for the next one
+        # (0.2 s later) or for the end; one slow outlier on a busy machine
+        # is not that.
+        delays.sort()
+        self.assertLess(delays[2], 0.05, delays)
+        self.assertLess(delays[-1], 0.19, delays)
 
     async def test_websocket_echo(self):
         async with self.http.ws_connect(self.url + "/ws") as ws:

@@ -53,6 +53,7 @@ class StateTest(unittest.TestCase):
                           text)
             self.assertIn("janitor_webhook_queue_depth 0", text)
             self.assertIn("janitor_webhook_oldest_pending_seconds 0", text)
+            j.wait_log("started with")
             self.assertEqual(j.stop(), 0)
             # WAL mode, and the schema is there.
             con = sqlite3.connect(db)
@@ -119,6 +120,7 @@ class StateTest(unittest.TestCase):
         try:
             j.start(wait=False)
             jtest.wait_port(j.admin_port, proc=j.proc)
+            j.wait_log("started with")      # signals are handled now
             self.assertEqual(j.stop(), 0)
             j.logf.close()
             self.assertEqual(subprocess.run(

@@ -3,13 +3,12 @@ real event loop, a real SQLite file and a real receiver, driven by
 whdriver (which generates unload/expire events as the session table does).
 
 Covers: signed deliveries in per-session order; receiver failing then down
-then up (same ids, order kept); kill -9 at random moments under load and
-restart (nothing lost, each event generated exactly once); max_attempts
-exhausted (dead, kept in the state file); hostile receivers (hang, slow,
-500, closing mid-response) do not stall the loop."""
+then up (same ids, order kept); max_attempts exhausted (dead, kept in the
+state file); Retry-After; hostile receivers (hang, slow, 500, closing
+mid-response) do not stall the loop.  Crashes, a full disk and more events
+than memory holds are in test_webhook_crash.py."""
 
 import os
-import random
 import shutil
 import signal
 import sqlite3
@@ -160,33 +159,6 @@ class DriverTest(unittest.TestCase):
                              "id changed across retries")
         self.assertEqual(self.rx.overlaps, 0)
 
-    def test_kill9_rounds(self):
-        """kill -9 at random moments under load, 10 rounds, then finish."""
-        n = 400
-        self.rx.set_mode("flaky", flaky=0.2)
-        self.rx.start()
-        rng = random.Random(int(os.environ.get("KILL_SEED", time.time())))
-        seen_resumes = []
-        for rnd in range(10):
-            d = Driver(self.state, self.url, "-n", str(n), "-k", "3", "-i",
-                       "2", "-b", "20", "-B", "100", "-m", "1000").start()
-            time.sleep(rng.uniform(0.05, 0.5))
-            first = d.kill9().splitlines()[:1]
-            seen_resumes.append(first[0] if first else "")
-        d = Driver(self.state, self.url, "-n", str(n), "-k", "3", "-i", "2",
-                   "-b", "20", "-B", "100", "-m", "1000", "-x").start()
-        rc, out = d.wait(120)
-        self.assertEqual(rc, 0, out)
-        self.assertIn("generated %d\npending 0" % (2 * n), out)
-        recs = self.rx.delivered()
-        uniq, dups, lost = self.check_order_and_ids(n, recs)
-        sys.stderr.write("kill -9 x10: %d events, %d delivered, %d "
-                         "duplicate deliveries, %d lost; resumes: %s\n"
-                         % (2 * n, uniq, dups, lost, seen_resumes))
-        self.assertEqual(lost, 0)
-        self.assertEqual(uniq, 2 * n)
-        self.assertEqual(self.rx.overlaps, 0)
-
     def test_dead_after_max_attempts(self):
         self.rx.set_mode("fail")
         self.rx.start()
@@ -276,55 +248,6 @@ class DriverTest(unittest.TestCase):
                          "-n", "5", "-x").start().wait()
         self.assertEqual(rc, 0, out)
         self.assertEqual(len(self.rx.delivered()), 10)
-
-    def test_disk_full(self):
-        """The state file's disk fills up while events are generated:
-        commits fail and are retried, nothing is sent before it is
-        stored; once there is room again everything is delivered, once
-        per event id and in order (skipped where no tmpfs can be mounted)."""
-        os.makedirs(self.state)
-        if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs",
-                           self.state], capture_output=True).returncode != 0:
-            self.skipTest("cannot mount a tmpfs here")
-        try:
-            filler = os.path.join(self.state, "filler")
-            # The receiver fails meanwhile, so the outbox grows.
-            self.rx.set_mode("fail")
-            self.rx.start()
-            d = Driver(self.state, self.url, "-n", "1500", "-k", "5", "-i",
-                       "2", "-b", "50", "-B", "200", "-m", "100000", "-x")
-            d.start()
-            # Take (nearly) all the room that is left.
-            time.sleep(0.2)
-            fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
-            try:
-                while os.write(fd, b"\0" * 4096) > 0:
-                    pass
-            except OSError:
-                pass
-            os.close(fd)
-            try:
-                jtest.wait_for(lambda: "retrying" in d.output(), timeout=20,
-                               what="a failed commit")
-            except TimeoutError:
-                sys.stderr.write(d.output()[-2000:] + "\n" + repr(
-                    os.listdir(self.state)) + repr([os.path.getsize(
-                        os.path.join(self.state, x)) for x in
-                        os.listdir(self.state)]))
-                raise
-            time.sleep(1.5)
-            os.unlink(filler)
-            self.rx.set_mode("ok")
-            rc, out = d.wait(60)
-            self.assertEqual(rc, 0, out)
-            self.assertIn("pending 0", out)
-            uniq, dups, lost = self.check_order_and_ids(1500)
-            sys.stderr.write("disk full: %d failed commits retried; %d "
-                             "events delivered, %d lost\n"
-                             % (out.count("retrying"), uniq, lost))
-            self.assertEqual((uniq, lost), (3000, 0))
-        finally:
-            subprocess.run(["umount", "-l", self.state])
 
     def test_corrupt_state(self):
         os.makedirs(self.state)

@@ -110,6 +110,7 @@ class WebhooksTest(unittest.TestCase):
         self.db = os.path.join(j.dir, "state", "janitor.db")
         # A first start makes the state file with its schema.
         j.start()
+        j.wait_log("started with")      # signals are handled from here
         self.assertEqual(j.stop(), 0)
         j.logf.close()
         return j

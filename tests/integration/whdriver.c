@@ -10,7 +10,7 @@
  * usage: whdriver -d STATE_DIR -u URL [-e EXPIRE_URL] [-s SECRET_HEX]
  *            [-n SESSIONS] [-k EVENTS_PER_TICK] [-i TICK_MS] [-t TIMEOUT_MS]
  *            [-m MAX_ATTEMPTS] [-b INITIAL_MS] [-B MAX_MS] [-r TEMPLATE]
- *            [-x] [-q]
+ *            [-M MEM_MAX] [-x] [-q]
  *
  * -x exits once every event has been generated and none is pending (dead
  * ones do not count).  Prints "generated N" and "pending N" when it stops.
@@ -178,7 +178,7 @@ main(int argc, char **argv)
 	po->po_webhooks.backoff_initial = 100;
 	po->po_webhooks.backoff_max = 1000;
 	po->po_limits.shutdown_timeout = 1000;
-	while ((ch = getopt(argc, argv, "d:u:e:s:n:k:i:t:m:b:B:r:xq")) != -1) {
+	while ((ch = getopt(argc, argv, "d:u:e:s:n:k:i:t:m:b:B:r:M:xq")) != -1) {
 		switch (ch) {
 		case 'd':
 			state = optarg;
@@ -221,6 +221,9 @@ main(int argc, char **argv)
 			po->po_expire.ac_remove = removes;
 			po->po_expire.ac_nremove = 1;
 			use_fsutil = 1;
+			break;
+		case 'M':
+			webhook_set_mem_max((size_t)atol(optarg));
 			break;
 		case 'x':
 			exit_when_done = 1;

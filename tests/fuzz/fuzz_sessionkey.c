@@ -1,0 +1,58 @@
+/*
+ * fuzz_sessionkey.c -- arbitrary bytes as a request target and a Cookie
+ * header through every key source; whatever is accepted must match
+ * ^[A-Za-z0-9_-]{1,128}$.
+ */
+#include <regex.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "sessionkey.h"
+
+static regex_t	fuzz_re;
+static int	fuzz_ready;
+
+/* Abort unless out is an acceptable key. */
+static void
+fuzz_check(const char *out)
+{
+	size_t	len = strlen(out);
+
+	if (!sessionkey_valid(out, len))
+		abort();
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char		 out[SESSION_KEY_MAX + 1], *target, *cookie;
+	const uint8_t	*nl;
+	size_t		 tlen;
+
+	if (!fuzz_ready) {
+		if (regcomp(&fuzz_re, CONFIG_GRADIO_KEY_PATH, REG_EXTENDED) != 0)
+			abort();
+		fuzz_ready = 1;
+	}
+	/* "target\ncookie": the first line is the target, the rest a header. */
+	nl = memchr(data, '\n', size);
+	tlen = nl != NULL ? (size_t)(nl - data) : size;
+	target = strndup((const char *)data, tlen);
+	cookie = nl != NULL ? strndup((const char *)nl + 1, size - tlen - 1) :
+	    strdup("");
+	if (target == NULL || cookie == NULL)
+		abort();
+	if (sessionkey_from_cookie(cookie, "janitor_sid", out))
+		fuzz_check(out);
+	if (sessionkey_from_query(target, "session_hash", out))
+		fuzz_check(out);
+	if (sessionkey_from_header(cookie, out))
+		fuzz_check(out);
+	if (sessionkey_from_path(target, &fuzz_re, out))
+		fuzz_check(out);
+	free(target);
+	free(cookie);
+	return (0);
+}

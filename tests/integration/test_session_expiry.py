@@ -1,0 +1,91 @@
+"""Expiry through the real binary, on real time: after_disconnect after the
+last request of a session that was never live and after the unload of one
+that was, time_to_live even while live, and capacity (least recently
+active first)."""
+
+import time
+import unittest
+
+import relay
+from sessiontest import (Channel, metric, session, state, wait_metric,
+                         wait_state)
+
+EXTRA = """
+sessions:
+  capacity: 3
+on_unload:
+  grace: 0s
+on_expire:
+  after_disconnect: 2s
+  time_to_live: {ttl}
+"""
+
+
+class Expiry(unittest.TestCase):
+
+    def start(self, ttl="0"):
+        self.backend = relay.Backend().start()
+        self.addCleanup(self.backend.stop)
+        self.jd = relay.janitord(self.backend.port,
+                                 extra=EXTRA.replace("{ttl}", ttl))
+        self.jd.start()
+        self.addCleanup(self.jd.__exit__, None, None, None)
+
+    def get(self, key):
+        st, h, body = relay.get(self.jd.port, "/plain",
+                                {"Cookie": "janitor_sid=" + key})
+        self.assertEqual(st, 200)
+
+    def test_after_disconnect(self):
+        self.start()
+        self.get("plain")
+        time.sleep(1.2)
+        self.get("plain")                  # activity moves the expiry
+        time.sleep(1.2)
+        self.assertIsNotNone(session(self.jd, "plain"))
+        wait_metric(self.jd,
+                    'janitor_expirations_total{reason="after_disconnect"}', 1,
+                    timeout=3.0)
+        self.assertIsNone(session(self.jd, "plain"))
+        # Live, closed, unloaded at once, expired two seconds later.
+        ws = Channel(self.jd.port, "/ws", cookie="tab", websocket=True)
+        wait_state(self.jd, "tab", "live")
+        time.sleep(2.3)                    # live: no expiry
+        self.assertEqual(state(self.jd, "tab"), "live")
+        ws.close()
+        wait_state(self.jd, "tab", "unloaded", timeout=1.0)
+        t0 = time.monotonic()
+        wait_metric(self.jd,
+                    'janitor_expirations_total{reason="after_disconnect"}', 2,
+                    timeout=5.0)
+        self.assertGreater(time.monotonic() - t0, 1.5)
+        self.assertEqual(metric(self.jd, "janitor_unloads_total"), 1)
+
+    def test_time_to_live_while_live(self):
+        self.start(ttl="1s")
+        ws = Channel(self.jd.port, "/ws", cookie="ttl", websocket=True)
+        wait_state(self.jd, "ttl", "live")
+        wait_metric(self.jd, 'janitor_expirations_total{reason="time_to_live"}',
+                    1, timeout=3.0)
+        self.assertIsNone(session(self.jd, "ttl"))
+        # Unload came first, exactly once.
+        self.assertEqual(metric(self.jd, "janitor_unloads_total"), 1)
+        ws.close()
+        time.sleep(0.3)
+        self.assertEqual(metric(self.jd, "janitor_unloads_total"), 1)
+
+    def test_capacity(self):
+        self.start()
+        for k in ("a", "b", "c"):
+            self.get(k)
+        self.get("a")                      # a is the most recent now
+        self.get("d")                      # b goes
+        self.assertIsNone(session(self.jd, "b"))
+        self.assertEqual(
+            metric(self.jd, 'janitor_expirations_total{reason="capacity"}'), 1)
+        for k in ("a", "c", "d"):
+            self.assertIsNotNone(session(self.jd, k), k)
+
+
+if __name__ == "__main__":
+    relay.main()
