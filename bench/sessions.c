@@ -31,7 +31,7 @@ static const char policy_text[] =
     "upstream: 127.0.0.1:7860\n"
     "state_dir: /tmp\n"
     "sessions:\n"
-    "  capacity: 100000000\n"
+    "  capacity: 1000000\n"
     "on_unload:\n"
     "  grace: 0s\n"
     "on_expire:\n"

@@ -279,7 +279,10 @@ admin_send(struct admin_conn *ac, int status, const char *ctype,
     const char *extra, struct evbuffer *body)
 {
 	struct evbuffer	*out = bufferevent_get_output(ac->ac_bev);
+	struct timeval	 wtv = { ADMIN_WRITE_TIMEOUT, 0 };
 
+	/* A client that never reads does not hold the connection for ever. */
+	bufferevent_set_timeouts(ac->ac_bev, NULL, &wtv);
 	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n"
 	    "Content-Type: %s\r\n"
 	    "Content-Length: %zu\r\n"
