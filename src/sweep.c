@@ -802,13 +802,16 @@ sweep_entry_start(struct sweep_entry *se, int wipe, struct sweep_batch **sbs,
 	struct sweep_job	*sj;
 
 	if (se->se_job != NULL) {
+		/* A timer, no batch waiting: nothing to add (and sbs is NULL). */
+		if (nsbs == 0) {
+			log_debug("sweep %s: still running, not started again",
+			    se->se_ce.ce_path);
+			return;
+		}
 		se->se_next = xrealloc(se->se_next,
 		    (se->se_nnext + nsbs) * sizeof *se->se_next);
 		memcpy(se->se_next + se->se_nnext, sbs, nsbs * sizeof *sbs);
 		se->se_nnext += nsbs;
-		if (nsbs == 0)
-			log_debug("sweep %s: still running, not started again",
-			    se->se_ce.ce_path);
 		return;
 	}
 	sj = xcalloc(1, sizeof *sj);
