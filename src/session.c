@@ -89,6 +89,7 @@ static struct event		 *session_timer;
 static int64_t			  session_armed = -1;	/* tick armed for */
 static int			  session_running;	/* inside a slice */
 static int			  session_frozen;	/* the daemon is stopping */
+static struct session		 *session_resched;	/* next to file anew */
 
 static jevent_sink		  session_sink;
 static void			 *session_sink_arg;
@@ -428,6 +429,8 @@ session_touch(struct session *s, int64_t now)
 	s->s_active = now;
 	s->s_seen = clock_wall_ms();
 	if (!(s->s_flags & SF_GONE)) {
+		if (session_resched == s)
+			session_resched = TAILQ_NEXT(s, s_lru);
 		TAILQ_REMOVE(&session_lru, s, s_lru);
 		TAILQ_INSERT_TAIL(&session_lru, s, s_lru);
 	}
@@ -461,6 +464,8 @@ session_expire(struct session *s, enum jevent_reason reason)
 	session_nsessions--;
 	session_wheel_remove(s);
 	session_unhash(s);
+	if (session_resched == s)
+		session_resched = TAILQ_NEXT(s, s_lru);
 	TAILQ_REMOVE(&session_lru, s, s_lru);
 	s->s_flags |= SF_GONE;
 	session_persist(s, 1);
@@ -692,6 +697,16 @@ session_run_wheel(int64_t now, int64_t now_tick, int64_t budget_ns,
 	struct session		*s;
 	unsigned		 n = 0, visited = 0;
 
+	/* After a reload, file every session anew, a slice at a time. */
+	while ((s = session_resched) != NULL) {
+		session_resched = TAILQ_NEXT(s, s_lru);
+		session_wheel_remove(s);
+		session_schedule(s);
+		if (budget_ns > 0 && (++n & 15) == 0 &&
+		    session_elapsed_ns(&start) > budget_ns)
+			return (1);
+	}
+
 	while (session_over_capacity(0)) {
 		session_expire(TAILQ_FIRST(&session_lru), JREASON_CAPACITY);
 		if (budget_ns > 0 && (++n & 15) == 0 &&
@@ -773,7 +788,7 @@ session_arm(void)
 	if (session_timer == NULL)
 		return;
 	t = -1;
-	if (session_over_capacity(0))
+	if (session_over_capacity(0) || session_resched != NULL)
 		t = session_cursor;
 	else if (session_nwheel > 0) {
 		for (i = 0; i < SESSION_SLOTS; i++) {
@@ -864,19 +879,22 @@ session_gauge(void *arg)
 static void
 session_reload(const struct policy *old, const struct policy *new, void *arg)
 {
-	struct session	*s;
-
 	(void)arg;
 	if (old->po_unload_grace != new->po_unload_grace ||
 	    old->po_expire_after_disconnect !=
 	    new->po_expire_after_disconnect ||
-	    old->po_expire_ttl != new->po_expire_ttl) {
-		TAILQ_FOREACH(s, &session_lru, s_lru) {
-			session_wheel_remove(s);
-			session_schedule(s);
-		}
-	}
-	if (session_over_capacity(0))
+	    old->po_expire_ttl != new->po_expire_ttl)
+		session_reschedule_all();
+	else if (session_over_capacity(0))
+		session_arm();
+}
+
+/* File every session anew (durations changed), spread over slices. */
+void
+session_reschedule_all(void)
+{
+	session_resched = TAILQ_FIRST(&session_lru);
+	if (!session_running)
 		session_arm();
 }
 
@@ -970,6 +988,7 @@ session_free(void)
 	free(session_slots);
 	session_slots = NULL;
 	session_nsessions = session_nwheel = 0;
+	session_resched = NULL;
 	memset(session_nstate, 0, sizeof session_nstate);
 	if (session_timer != NULL)
 		event_free(session_timer);

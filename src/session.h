@@ -110,6 +110,12 @@ size_t		 session_count_state(enum session_state);
  */
 void		 session_run(void);
 
+/*
+ * File every session anew after grace, after_disconnect or time_to_live
+ * changed (a reload does it); the work is spread over timer slices.
+ */
+void		 session_reschedule_all(void);
+
 /* Walk sessions from the most recently active; stop when fn returns 0. */
 typedef int (*session_walk_cb)(struct session *, void *arg);
 void		 session_walk(session_walk_cb, void *arg);

@@ -506,6 +506,29 @@ START_TEST(test_many_expire_once)
 }
 END_TEST
 
+START_TEST(test_reload_shorter_durations)
+{
+	char	key[16];
+	int	i;
+
+	for (i = 0; i < 100; i++) {
+		snprintf(key, sizeof key, "r%d", i);
+		req1(key);
+	}
+	advance(SEC);
+	/* A reload shortens after_disconnect: filed anew, they expire early. */
+	po->po_expire_after_disconnect = 2 * MIN;
+	session_reschedule_all();
+	req1("r5");			/* touched while the walk is pending */
+	session_expire_key("r7", JREASON_ADMIN);
+	advance(2 * MIN - SEC - 200);
+	ck_assert_int_eq(session_count(), 99);
+	advance(SEC + 400);
+	ck_assert_int_eq(session_count(), 0);
+	ck_assert_int_eq(nevents, 100);
+}
+END_TEST
+
 START_TEST(test_metrics)
 {
 	struct session	*s = req("m");
@@ -552,6 +575,7 @@ main(void)
 	tcase_add_test(tc, test_restore_reconnect_in_grace);
 	tcase_add_test(tc, test_restore_hostile_key);
 	tcase_add_test(tc, test_many_expire_once);
+	tcase_add_test(tc, test_reload_shorter_durations);
 	tcase_add_test(tc, test_metrics);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
