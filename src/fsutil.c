@@ -117,36 +117,50 @@ fsutil_openat_dir(int dirfd, const char *name)
 	return (fd);
 }
 
-/* Convert a statx timestamp to milliseconds. */
+/* Convert a timespec to milliseconds. */
 static int64_t
-fsutil_ts_ms(const struct statx_timestamp *ts)
+fsutil_ts_ms(const struct timespec *ts)
 {
 	return ((int64_t)ts->tv_sec * 1000 + ts->tv_nsec / 1000000);
 }
 
-/* Stat name under dirfd ("" for dirfd itself) without following links. */
+/*
+ * Stat name under dirfd ("" for dirfd itself) without following links.
+ * fstatat() is what find(1) uses and is cheaper than statx(); only for a
+ * directory does statx() add whether it is the root of a mount.
+ */
 int
 fsutil_statat(int dirfd, const char *name, struct fsutil_stat *st)
 {
+	struct stat	sb;
 	struct statx	stx;
 	int		flags;
 
-	flags = AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_STATX_DONT_SYNC;
+	flags = AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT;
 	if (*name == '\0')
 		flags |= AT_EMPTY_PATH;
-	if (statx(dirfd, name, flags, STATX_TYPE | STATX_MODE | STATX_INO |
-	    STATX_SIZE | STATX_ATIME | STATX_MTIME | STATX_CTIME, &stx) != 0)
+	if (fstatat(dirfd, name, &sb, flags) != 0)
 		return (-1);
-	st->fst_mode = stx.stx_mode;
-	st->fst_dev = makedev(stx.stx_dev_major, stx.stx_dev_minor);
-	st->fst_ino = stx.stx_ino;
-	st->fst_size = stx.stx_size;
-	st->fst_atime_ms = fsutil_ts_ms(&stx.stx_atime);
-	st->fst_mtime_ms = fsutil_ts_ms(&stx.stx_mtime);
-	st->fst_ctime_ms = fsutil_ts_ms(&stx.stx_ctime);
-	st->fst_mount_root = (stx.stx_attributes_mask &
-	    STATX_ATTR_MOUNT_ROOT) && (stx.stx_attributes &
-	    STATX_ATTR_MOUNT_ROOT);
+	st->fst_mode = sb.st_mode;
+	st->fst_dev = sb.st_dev;
+	st->fst_ino = sb.st_ino;
+	st->fst_size = sb.st_size;
+	st->fst_atime_ms = fsutil_ts_ms(&sb.st_atim);
+	st->fst_mtime_ms = fsutil_ts_ms(&sb.st_mtim);
+	st->fst_ctime_ms = fsutil_ts_ms(&sb.st_ctim);
+	st->fst_mount_root = 0;
+	if (!S_ISDIR(sb.st_mode))
+		return (0);
+	/* A bind mount of the same file system has the same st_dev. */
+	if (statx(dirfd, name, flags | AT_STATX_DONT_SYNC, STATX_INO,
+	    &stx) == 0) {
+		st->fst_mount_root = (stx.stx_attributes_mask &
+		    STATX_ATTR_MOUNT_ROOT) && (stx.stx_attributes &
+		    STATX_ATTR_MOUNT_ROOT);
+		/* Swapped between the two calls: look again next time. */
+		if (stx.stx_ino != sb.st_ino)
+			st->fst_mount_root = 1;
+	}
 	return (0);
 }
 
@@ -476,14 +490,14 @@ fsutil_remove(const char *path, struct fsutil_stats *stats,
 	return (error);
 }
 
-/* Nice 19 and the lowest best-effort I/O class for this thread only. */
+/* Nice 10 and the lowest best-effort I/O level for this thread only. */
 void
 fsutil_thread_background(void)
 {
 	pid_t	tid = (pid_t)syscall(SYS_gettid);
 
 	/* On Linux both apply to one thread; failing is harmless. */
-	if (setpriority(PRIO_PROCESS, tid, 19) != 0)
+	if (setpriority(PRIO_PROCESS, tid, 10) != 0)
 		log_debug("setpriority: %s", strerror(errno));
 	/* IOPRIO_WHO_PROCESS, IOPRIO_CLASS_BE << 13 | level 7. */
 	if (syscall(SYS_ioprio_set, 1, tid, (2 << 13) | 7) != 0)
@@ -762,7 +776,7 @@ fsutil_locks_read(struct fsutil_locks *fl)
 	return (len);
 }
 
-/* Re-read /proc/locks when the snapshot is older than max_age_ms. */
+/* Re-read /proc/locks when the snapshot is older than max_age_ms: 1. */
 int
 fsutil_locks_refresh(struct fsutil_locks *fl, int64_t max_age_ms)
 {
@@ -814,7 +828,7 @@ fsutil_locks_refresh(struct fsutil_locks *fl, int64_t max_age_ms)
 	}
 	qsort(fl->fl_locks, fl->fl_n, sizeof *fl->fl_locks, fsutil_lock_cmp);
 	fl->fl_ok = 1;
-	return (0);
+	return (1);
 }
 
 /* Whether the snapshot lists a lock on ino (of any device, see above). */

@@ -119,7 +119,7 @@ int	fsutil_remove_at(int dirfd, const char *dirpath, const char *name,
 int	fsutil_locked(int fd);
 
 /*
- * Lower the calling worker thread's CPU (nice 19) and I/O priority, so the
+ * Lower the calling worker thread's CPU (nice 10) and I/O priority, so the
  * event loop's thread wins when they compete.
  */
 void	fsutil_thread_background(void);
@@ -134,8 +134,9 @@ struct fsutil_locks	*fsutil_locks_new(void);
 void			 fsutil_locks_free(struct fsutil_locks *);
 
 /*
- * Re-read /proc/locks if the snapshot is older than max_age_ms.  Returns 0,
- * or -1 when it cannot be read (then ask fsutil_locked() file by file).
+ * Re-read /proc/locks if the snapshot is older than max_age_ms.  Returns 1
+ * when it did, 0 when the snapshot was fresh enough, or -1 when it cannot
+ * be read (then ask fsutil_locked() file by file).
  */
 int			 fsutil_locks_refresh(struct fsutil_locks *,
 			    int64_t max_age_ms);

@@ -309,12 +309,23 @@ class Sweep(unittest.TestCase):
                 os.link(first, os.path.join(dp, "f%04d" % f))
         j = self.daemon(self.entry(), level="debug")
         j.wait_log("sweep %s: queued" % self.root, timeout=10)
+        answer = {}
+
+        def post():
+            answer["r"] = admin(j, "POST", "/sweep")
+
+        th = threading.Thread(target=post)
+        th.start()
         time.sleep(0.05)
         t0 = time.monotonic()
         self.assertEqual(j.stop(), 0)
         took = time.monotonic() - t0
+        th.join()
         self.assertLess(took, 2.0)
         self.assertIn("sweep %s: interrupted" % self.root, j.log())
+        # A POST /sweep waiting for it is answered, not dropped.
+        self.assertEqual(answer["r"][0], 503)
+        self.assertEqual(answer["r"][1]["error"], "stopping")
         left = sum(len(fs) for d, ds, fs in os.walk(self.root))
         self.assertGreater(left, 0)
 
