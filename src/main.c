@@ -181,6 +181,16 @@ main(int argc, char **argv)
 	if ((base = event_base_new()) == NULL)
 		fatal("libevent: cannot create the event base");
 	daemon_init(base, po);
+	/*
+	 * Watch signals before the modules start, so a SIGTERM during start-up
+	 * waits for the loop instead of killing a half-started daemon.
+	 */
+	for (i = 0; i < 3; i++) {
+		sigs[i] = evsignal_new(base, signums[i], main_signal, NULL);
+		if (sigs[i] == NULL || evsignal_add(sigs[i], NULL) != 0)
+			fatal("cannot watch signal %d", signums[i]);
+	}
+
 	if (store_open(po->po_state_dir, &cause) != 0)
 		fatal("%s", cause);
 	if (session_init(&cause) != 0)
@@ -197,12 +207,6 @@ main(int argc, char **argv)
 		fatal("%s", cause);
 	if (proxy_init(&cause) != 0)
 		fatal("%s", cause);
-
-	for (i = 0; i < 3; i++) {
-		sigs[i] = evsignal_new(base, signums[i], main_signal, NULL);
-		if (sigs[i] == NULL || evsignal_add(sigs[i], NULL) != 0)
-			fatal("cannot watch signal %d", signums[i]);
-	}
 
 	/* Every module has taken the inherited sockets it wants by now. */
 	systemd_listen_close_unused();
