@@ -733,7 +733,8 @@ static void
 sweep_job_done(struct sweep_job *sj)
 {
 	struct sweep_entry	*se = sj->sj_se;
-	struct sweep_result	*res = &sj->sj_res;
+	struct sweep_result	 result = sj->sj_res;	/* outlives sj */
+	struct sweep_result	*res = &result;
 	struct sweep_batch     **next;
 	size_t			 i, nnext;
 
