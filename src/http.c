@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 
 #include <ctype.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,9 +41,17 @@ static const http_parser_settings http_settings = {
 	.on_message_complete = http_on_message_complete,
 };
 
+/* More arena space for a head. */
+struct http_block {
+	struct http_block	*hb_next;
+	char			 hb_data[];
+};
+
+#define HTTP_BLOCK_SIZE		4096
+
 /* Append len bytes to a NUL-terminated heap string (or start one). */
 static void
-http_append(char **s, const char *p, size_t len)
+http_heap_append(char **s, const char *p, size_t len)
 {
 	size_t	old;
 
@@ -56,14 +65,83 @@ http_append(char **s, const char *p, size_t len)
 	(*s)[old + len] = '\0';
 }
 
+/* n bytes from a head's arena. */
+static char *
+http_alloc(struct http_head *hd, size_t n)
+{
+	struct http_block	*hb;
+	size_t			 size;
+	char			*p;
+
+	if (n > hd->hd_left) {
+		size = n > HTTP_BLOCK_SIZE ? n : HTTP_BLOCK_SIZE;
+		hb = xmalloc(sizeof *hb + size);
+		hb->hb_next = hd->hd_blocks;
+		hd->hd_blocks = hb;
+		hd->hd_free = hb->hb_data;
+		hd->hd_left = size;
+	}
+	p = hd->hd_free;
+	hd->hd_free += n;
+	hd->hd_left -= n;
+	hd->hd_last = p;
+	return (p);
+}
+
+/* A copy of len bytes, NUL-terminated, in the head's arena. */
+static char *
+http_strdup(struct http_head *hd, const char *s, size_t len)
+{
+	char	*p;
+
+	p = http_alloc(hd, len + 1);
+	memcpy(p, s, len);
+	p[len] = '\0';
+	return (p);
+}
+
+/* Append to an arena string: in place when it is the newest and fits. */
+static void
+http_append(struct http_head *hd, char **s, const char *p, size_t len)
+{
+	size_t	old;
+	char	*n;
+
+	if (*s == NULL) {
+		*s = http_strdup(hd, p, len);
+		return;
+	}
+	old = strlen(*s);
+	if (*s == hd->hd_last && hd->hd_free == *s + old + 1 &&
+	    hd->hd_left >= len) {
+		memcpy(*s + old, p, len);
+		(*s)[old + len] = '\0';
+		hd->hd_free += len;
+		hd->hd_left -= len;
+		return;
+	}
+	n = http_alloc(hd, old + len + 1);
+	memcpy(n, *s, old);
+	memcpy(n + old, p, len);
+	n[old + len] = '\0';
+	*s = n;
+}
+
 /* Make room for one more header. */
 static struct http_header *
 http_head_grow(struct http_head *hd)
 {
+	struct http_header	*nh;
+
 	if (hd->hd_nhdrs == hd->hd_cap) {
-		hd->hd_cap = hd->hd_cap == 0 ? 16 : hd->hd_cap * 2;
-		hd->hd_hdrs = xrealloc(hd->hd_hdrs,
-		    hd->hd_cap * sizeof *hd->hd_hdrs);
+		if (hd->hd_hdrs == hd->hd_inhdrs) {
+			nh = xmalloc(hd->hd_cap * 2 * sizeof *nh);
+			memcpy(nh, hd->hd_hdrs, hd->hd_nhdrs * sizeof *nh);
+			hd->hd_hdrs = nh;
+		} else
+			hd->hd_hdrs = xrealloc(hd->hd_hdrs,
+			    hd->hd_cap * 2 * sizeof *hd->hd_hdrs);
+		hd->hd_cap *= 2;
 	}
 	return (&hd->hd_hdrs[hd->hd_nhdrs++]);
 }
@@ -74,28 +152,33 @@ http_head_new(int request)
 {
 	struct http_head	*hd;
 
-	hd = xcalloc(1, sizeof *hd);
+	hd = xmalloc(sizeof *hd);
+	memset(hd, 0, offsetof(struct http_head, hd_inhdrs));
 	hd->hd_request = request;
 	hd->hd_length = -1;
 	hd->hd_major = 1;
 	hd->hd_minor = 1;
+	hd->hd_hdrs = hd->hd_inhdrs;
+	hd->hd_cap = HTTP_HEAD_INLINE_HDRS;
+	hd->hd_free = hd->hd_inbytes;
+	hd->hd_left = sizeof hd->hd_inbytes;
 	return (hd);
 }
 
-/* Free a head and its headers. */
+/* Free a head, its headers and its arena. */
 void
 http_head_free(struct http_head *hd)
 {
-	size_t	i;
+	struct http_block	*hb;
 
 	if (hd == NULL)
 		return;
-	for (i = 0; i < hd->hd_nhdrs; i++) {
-		free(hd->hd_hdrs[i].hh_name);
-		free(hd->hd_hdrs[i].hh_value);
+	while ((hb = hd->hd_blocks) != NULL) {
+		hd->hd_blocks = hb->hb_next;
+		free(hb);
 	}
-	free(hd->hd_hdrs);
-	free(hd->hd_target);
+	if (hd->hd_hdrs != hd->hd_inhdrs)
+		free(hd->hd_hdrs);
 	free(hd);
 }
 
@@ -137,7 +220,7 @@ http_on_url(http_parser *p, const char *at, size_t len)
 {
 	struct http_parse	*hp = p->data;
 
-	http_append(&hp->hp_head->hd_target, at, len);
+	http_append(hp->hp_head, &hp->hp_head->hd_target, at, len);
 	return (0);
 }
 
@@ -157,7 +240,7 @@ http_on_header_field(http_parser *p, const char *at, size_t len)
 		hp->hp_inname = 1;
 	}
 	hh = &hp->hp_head->hd_hdrs[hp->hp_head->hd_nhdrs - 1];
-	http_append(&hh->hh_name, at, len);
+	http_append(hp->hp_head, &hh->hh_name, at, len);
 	return (0);
 }
 
@@ -172,7 +255,7 @@ http_on_header_value(http_parser *p, const char *at, size_t len)
 		return (0);
 	hp->hp_inname = 0;
 	hh = &hp->hp_head->hd_hdrs[hp->hp_head->hd_nhdrs - 1];
-	http_append(&hh->hh_value, at, len);
+	http_append(hp->hp_head, &hh->hh_value, at, len);
 	return (0);
 }
 
@@ -196,11 +279,11 @@ http_on_headers_complete(http_parser *p)
 	hd->hd_upgrade = (p->flags & F_UPGRADE) &&
 	    (p->flags & F_CONNECTION_UPGRADE);
 	if (hd->hd_target == NULL)
-		hd->hd_target = xstrdup("");
+		hd->hd_target = http_strdup(hd, "", 0);
 	/* Trailing white space is not part of a value. */
 	for (i = 0; i < hd->hd_nhdrs; i++) {
 		if (hd->hd_hdrs[i].hh_value == NULL)
-			hd->hd_hdrs[i].hh_value = xstrdup("");
+			hd->hd_hdrs[i].hh_value = http_strdup(hd, "", 0);
 		v = hd->hd_hdrs[i].hh_value;
 		n = strlen(v);
 		while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
@@ -434,11 +517,8 @@ http_head_remove(struct http_head *hd, const char *name)
 	size_t	i, j;
 
 	for (i = j = 0; i < hd->hd_nhdrs; i++) {
-		if (strcasecmp(hd->hd_hdrs[i].hh_name, name) == 0) {
-			free(hd->hd_hdrs[i].hh_name);
-			free(hd->hd_hdrs[i].hh_value);
+		if (strcasecmp(hd->hd_hdrs[i].hh_name, name) == 0)
 			continue;
-		}
 		hd->hd_hdrs[j++] = hd->hd_hdrs[i];
 	}
 	hd->hd_nhdrs = j;
@@ -451,8 +531,8 @@ http_head_add(struct http_head *hd, const char *name, const char *value)
 	struct http_header	*hh;
 
 	hh = http_head_grow(hd);
-	hh->hh_name = xstrdup(name);
-	hh->hh_value = xstrdup(value);
+	hh->hh_name = http_strdup(hd, name, strlen(name));
+	hh->hh_value = http_strdup(hd, value, strlen(value));
 }
 
 /* Replace every copy of a header with one. */
@@ -624,11 +704,8 @@ http_head_strip_hop(struct http_head *hd, int keep_upgrade)
 	/* Then one pass drops the marked and the always hop-by-hop ones. */
 	for (i = j = 0; i < hd->hd_nhdrs; i++) {
 		if (hd->hd_hdrs[i].hh_name[0] == '\0' ||
-		    http_is_hop(hd->hd_hdrs[i].hh_name, keep_upgrade)) {
-			free(hd->hd_hdrs[i].hh_name);
-			free(hd->hd_hdrs[i].hh_value);
+		    http_is_hop(hd->hd_hdrs[i].hh_name, keep_upgrade))
 			continue;
-		}
 		hd->hd_hdrs[j++] = hd->hd_hdrs[i];
 	}
 	hd->hd_nhdrs = j;
@@ -691,14 +768,14 @@ http_xf_kind(const char *name)
 	return (0);
 }
 
-/* Append a header whose name and value the head takes over. */
+/* Append a header whose value is already in the head's arena. */
 static void
-http_head_add_owned(struct http_head *hd, char *name, char *value)
+http_head_add_owned(struct http_head *hd, const char *name, char *value)
 {
 	struct http_header	*hh;
 
 	hh = http_head_grow(hd);
-	hh->hh_name = name;
+	hh->hh_name = http_strdup(hd, name, strlen(name));
 	hh->hh_value = value;
 }
 
@@ -732,8 +809,8 @@ http_head_forwarded(struct http_head *hd, const char *peer,
 		/* All copies of X-Forwarded-For form one list, in order. */
 		if (kind == 1) {
 			if (xff != NULL)
-				http_append(&xff, ", ", 2);
-			http_append(&xff, hd->hd_hdrs[i].hh_value,
+				http_heap_append(&xff, ", ", 2);
+			http_heap_append(&xff, hd->hd_hdrs[i].hh_value,
 			    strlen(hd->hd_hdrs[i].hh_value));
 		} else if (kind == 2 && proto == NULL)
 			proto = hd->hd_hdrs[i].hh_value;
@@ -758,39 +835,36 @@ http_head_forwarded(struct http_head *hd, const char *peer,
 			end = start > xff ? start - 1 : xff;
 		}
 		len = strlen(xff);
-		nxff = xmalloc(len + 2 + strlen(peer) + 1);
+		nxff = http_alloc(hd, len + 2 + strlen(peer) + 1);
 		memcpy(nxff, xff, len);
 		memcpy(nxff + len, ", ", 2);
 		strcpy(nxff + len + 2, peer);
 	} else
-		nxff = xstrdup(peer);
+		nxff = http_strdup(hd, peer, strlen(peer));
 	free(xff);
 
 	if (proto != NULL && *proto != '\0') {
 		hc->hc_https = strncasecmp(proto, "https", 5) == 0 &&
 		    (proto[5] == '\0' || proto[5] == ',' || proto[5] == ' ');
-		nproto = xstrdup(proto);
+		nproto = (char *)proto;
 	} else
-		nproto = xstrdup("http");
+		nproto = http_strdup(hd, "http", 4);
 	if (fhost != NULL && *fhost != '\0')
-		nhost = xstrdup(fhost);
+		nhost = (char *)fhost;
 	else
-		nhost = host != NULL ? xstrdup(host) : NULL;
+		nhost = (char *)host;
 
 	/* Out with the old ones, in with the new. */
 	for (i = j = 0; i < hd->hd_nhdrs; i++) {
-		if (http_xf_kind(hd->hd_hdrs[i].hh_name) != 0) {
-			free(hd->hd_hdrs[i].hh_name);
-			free(hd->hd_hdrs[i].hh_value);
+		if (http_xf_kind(hd->hd_hdrs[i].hh_name) != 0)
 			continue;
-		}
 		hd->hd_hdrs[j++] = hd->hd_hdrs[i];
 	}
 	hd->hd_nhdrs = j;
-	http_head_add_owned(hd, xstrdup("X-Forwarded-For"), nxff);
-	http_head_add_owned(hd, xstrdup("X-Forwarded-Proto"), nproto);
+	http_head_add_owned(hd, "X-Forwarded-For", nxff);
+	http_head_add_owned(hd, "X-Forwarded-Proto", nproto);
 	if (nhost != NULL)
-		http_head_add_owned(hd, xstrdup("X-Forwarded-Host"), nhost);
+		http_head_add_owned(hd, "X-Forwarded-Host", nhost);
 }
 
 /* The reason phrase for a status. */

@@ -23,7 +23,17 @@ struct http_header {
 	char	*hh_value;
 };
 
-/* A request or response head. */
+#define HTTP_HEAD_INLINE_HDRS	24
+#define HTTP_HEAD_INLINE_BYTES	1536
+
+struct http_block;
+
+/*
+ * A request or response head.  Its strings live in an arena that only
+ * grows (the inline bytes first, then blocks from the heap), so they never
+ * move and a whole head costs one allocation in the common case; removing
+ * a header just drops the pointers.
+ */
 struct http_head {
 	int			 hd_request;	/* 1 request, 0 response */
 	unsigned		 hd_method;	/* enum http_method */
@@ -38,6 +48,12 @@ struct http_head {
 	struct http_header	*hd_hdrs;
 	size_t			 hd_nhdrs;
 	size_t			 hd_cap;
+	char			*hd_free;	/* arena: next free byte */
+	size_t			 hd_left;	/* arena: bytes left there */
+	char			*hd_last;	/* arena: the newest string */
+	struct http_block	*hd_blocks;	/* arena: heap blocks */
+	struct http_header	 hd_inhdrs[HTTP_HEAD_INLINE_HDRS];
+	char			 hd_inbytes[HTTP_HEAD_INLINE_BYTES];
 };
 
 enum http_parse_state {

@@ -120,7 +120,8 @@ struct proxy_conn {
 	enum proxy_channel	 c_kind;	/* what the gauge counts it as */
 	unsigned		 c_nreq;
 	int			 c_closed;
-	const char		*c_why;		/* why it is closing */
+	char			 c_why[128];	/* why it is closing (a copy: the
+						   message may live on a stack) */
 	TAILQ_ENTRY(proxy_conn)	 c_entry;
 };
 TAILQ_HEAD(proxy_conns, proxy_conn);
@@ -393,7 +394,7 @@ static void
 proxy_closing(struct proxy_conn *c, const char *why)
 {
 	c->c_phase = PROXY_CLOSING;
-	c->c_why = why;
+	snprintf(c->c_why, sizeof c->c_why, "%s", why);
 	proxy_up_drop(c);
 	bufferevent_setcb(c->c_bev, proxy_linger_read, proxy_client_write,
 	    proxy_client_event, c);
@@ -696,7 +697,7 @@ proxy_client_write(struct bufferevent *bev, void *arg)
 		return;
 	}
 	if (c->c_phase == PROXY_CLOSING && c->c_eof) {
-		proxy_close(c, c->c_why != NULL ? c->c_why : "done");
+		proxy_close(c, c->c_why[0] != '\0' ? c->c_why : "done");
 		return;
 	}
 	if (c->c_phase == PROXY_CLOSING && !c->c_shut) {
@@ -725,7 +726,7 @@ proxy_client_event(struct bufferevent *bev, short what, void *arg)
 			bufferevent_disable(c->c_bev, EV_READ);
 			return;
 		}
-		proxy_close(c, c->c_why != NULL ? c->c_why : msg);
+		proxy_close(c, c->c_why[0] != '\0' ? c->c_why : msg);
 		return;
 	case PROXY_TUNNEL:
 		if (c->c_ubev != NULL &&
@@ -1168,7 +1169,7 @@ proxy_timer(evutil_socket_t fd, short events, void *arg)
 		proxy_close(c, "tunnel idle for tunnel_timeout");
 		return;
 	case PROXY_CLOSING:
-		proxy_close(c, c->c_why != NULL ? c->c_why : "closing");
+		proxy_close(c, c->c_why[0] != '\0' ? c->c_why : "closing");
 		return;
 	}
 }

@@ -733,8 +733,7 @@ static void
 sweep_job_done(struct sweep_job *sj)
 {
 	struct sweep_entry	*se = sj->sj_se;
-	struct sweep_result	 result = sj->sj_res;	/* outlives sj */
-	struct sweep_result	*res = &result;
+	struct sweep_result	 copy = sj->sj_res, *res = &copy;
 	struct sweep_batch     **next;
 	size_t			 i, nnext;
 

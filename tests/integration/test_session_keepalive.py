@@ -45,7 +45,10 @@ time.sleep(120)
 
 
 def sh(*args):
-    return subprocess.run(list(args), capture_output=True, text=True)
+    try:
+        return subprocess.run(list(args), capture_output=True, text=True)
+    except FileNotFoundError as e:
+        return subprocess.CompletedProcess(args, 127, "", str(e))
 
 
 class VanishedClient(unittest.TestCase):
