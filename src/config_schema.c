@@ -124,7 +124,7 @@ static int
 config_set_long(struct config_walk *w, yaml_node_t *n, void *base,
     const struct config_key *ck)
 {
-	long long	v;
+	long long	v = 0;	/* gcc -O3 cannot see config_fail() is -1 */
 
 	if (config_integer(w, n, ck, &v) != 0)
 		return (-1);
@@ -137,7 +137,7 @@ static int
 config_set_int(struct config_walk *w, yaml_node_t *n, void *base,
     const struct config_key *ck)
 {
-	long long	v;
+	long long	v = 0;	/* gcc -O3 cannot see config_fail() is -1 */
 
 	if (config_integer(w, n, ck, &v) != 0)
 		return (-1);
