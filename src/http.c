@@ -510,14 +510,34 @@ http_head_has_token(const struct http_head *hd, const char *name,
 	return (0);
 }
 
-/* Remove every copy of a header. */
+/*
+ * Whether two header names are the same when case is ignored and '_' is
+ * taken for '-', as WSGI and CGI servers do when they map headers to
+ * variables (X_Janitor_Session reaches the app as X-Janitor-Session).
+ */
+static int
+http_name_alike(const char *a, const char *b)
+{
+	int	ca, cb;
+
+	for (;; a++, b++) {
+		ca = *a == '_' ? '-' : tolower((unsigned char)*a);
+		cb = *b == '_' ? '-' : tolower((unsigned char)*b);
+		if (ca != cb)
+			return (0);
+		if (ca == '\0')
+			return (1);
+	}
+}
+
+/* Remove every copy of a header, also spelt with '_' for '-'. */
 void
 http_head_remove(struct http_head *hd, const char *name)
 {
 	size_t	i, j;
 
 	for (i = j = 0; i < hd->hd_nhdrs; i++) {
-		if (strcasecmp(hd->hd_hdrs[i].hh_name, name) == 0)
+		if (http_name_alike(hd->hd_hdrs[i].hh_name, name))
 			continue;
 		hd->hd_hdrs[j++] = hd->hd_hdrs[i];
 	}
@@ -690,6 +710,15 @@ http_head_strip_hop(struct http_head *hd, int keep_upgrade)
 			if (strcasecmp(tok, "close") == 0 ||
 			    strcasecmp(tok, "keep-alive") == 0 ||
 			    strcasecmp(tok, "Connection") == 0)
+				continue;
+			/*
+			 * Never the framing or the Host: the body still goes
+			 * out as framed, and an app reading it without its
+			 * length would take it for a second request.
+			 */
+			if (strcasecmp(tok, "Content-Length") == 0 ||
+			    strcasecmp(tok, "Transfer-Encoding") == 0 ||
+			    strcasecmp(tok, "Host") == 0)
 				continue;
 			if (keep_upgrade && strcasecmp(tok, "Upgrade") == 0)
 				continue;

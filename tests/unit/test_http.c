@@ -300,6 +300,52 @@ START_TEST(test_strip_hop)
 }
 END_TEST
 
+/* Connection may not name the framing: the body would become a request. */
+START_TEST(test_strip_hop_keeps_framing)
+{
+	struct http_head	*hd;
+	char			*s;
+
+	ck_assert_int_eq(parse_req("POST / HTTP/1.1\r\nHost: h\r\n"
+	    "Connection: Content-Length, Host, X-A\r\nX-A: 1\r\n"
+	    "Content-Length: 5\r\n\r\n", 16384, &hd, NULL), 0);
+	http_head_strip_hop(hd, 0);
+	s = head_text(hd);
+	ck_assert_str_eq(s, "POST / HTTP/1.1\r\nHost: h\r\n"
+	    "Content-Length: 5\r\n\r\n");
+	free(s);
+	http_head_free(hd);
+
+	ck_assert_int_eq(parse_req("POST / HTTP/1.1\r\nHost: h\r\n"
+	    "Connection: keep-alive, Transfer-Encoding\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n", 16384, &hd, NULL), 0);
+	http_head_strip_hop(hd, 0);
+	s = head_text(hd);
+	ck_assert_str_eq(s, "POST / HTTP/1.1\r\nHost: h\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n");
+	free(s);
+	http_head_free(hd);
+}
+END_TEST
+
+/* Removing a header also removes its '_' spelling (WSGI merges them). */
+START_TEST(test_remove_underscore_spelling)
+{
+	struct http_head	*hd;
+	char			*s;
+
+	ck_assert_int_eq(parse_req("GET / HTTP/1.1\r\nHost: h\r\n"
+	    "X_Janitor_Session: spoof\r\nx-janitor-session: spoof2\r\n"
+	    "X-Janitor-Sessions: other\r\n\r\n", 16384, &hd, NULL), 0);
+	http_head_remove(hd, "X-Janitor-Session");
+	s = head_text(hd);
+	ck_assert_str_eq(s, "GET / HTTP/1.1\r\nHost: h\r\n"
+	    "X-Janitor-Sessions: other\r\n\r\n");
+	free(s);
+	http_head_free(hd);
+}
+END_TEST
+
 /* Build a trusted list from text. */
 static struct cidr *
 nets(const char *a, const char *b, size_t *n)
@@ -497,6 +543,8 @@ main(void)
 	tcase_add_test(tc, test_incomplete);
 	tcase_add_test(tc, test_upgrade);
 	tcase_add_test(tc, test_strip_hop);
+	tcase_add_test(tc, test_strip_hop_keeps_framing);
+	tcase_add_test(tc, test_remove_underscore_spelling);
 	tcase_add_test(tc, test_forwarded_untrusted);
 	tcase_add_test(tc, test_forwarded_trusted);
 	tcase_add_test(tc, test_edit_and_write);
