@@ -3,7 +3,7 @@
 set -eu
 
 PACKAGES="
-  build-essential clang meson ninja-build pkg-config
+  build-essential clang libclang-rt-14-dev meson ninja-build pkg-config
   libevent-dev libyaml-dev check libhttp-parser-dev libsqlite3-dev
   libssl-dev libjansson-dev
   python3 python3-aiohttp python3-websockets
