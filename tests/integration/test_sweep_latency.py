@@ -61,9 +61,14 @@ def pct(lat, p):
 class SweepLatency(unittest.TestCase):
     def attempt(self, j, root):
         """Sweep a fresh tree while relaying; (during, without) latencies."""
+        # Made beside the root and moved in whole: the daemon's own
+        # periodic sweep must not find a half-made tree.
+        stage = root + ".new"
+        shutil.rmtree(stage, ignore_errors=True)
+        os.mkdir(stage)
+        make_tree(stage)
         shutil.rmtree(root, ignore_errors=True)
-        os.mkdir(root)
-        make_tree(root)
+        os.rename(stage, root)
         conn = http.client.HTTPConnection("127.0.0.1", j.port, timeout=10)
         cookie = {}
         result = {}
