@@ -826,7 +826,10 @@ fsutil_locks_refresh(struct fsutil_locks *fl, int64_t max_age_ms)
 		fl->fl_locks[fl->fl_n].fl_ino = ino;
 		fl->fl_n++;
 	}
-	qsort(fl->fl_locks, fl->fl_n, sizeof *fl->fl_locks, fsutil_lock_cmp);
+	/* With no lock on the machine fl_locks is still NULL: no qsort(). */
+	if (fl->fl_n > 1)
+		qsort(fl->fl_locks, fl->fl_n, sizeof *fl->fl_locks,
+		    fsutil_lock_cmp);
 	fl->fl_ok = 1;
 	return (1);
 }
