@@ -219,48 +219,24 @@ policy_event(const struct jevent *ev, void *arg)
 static void
 policy_persist(const struct session_rec *sr, int gone, void *arg)
 {
-	struct store_session	ss;
-
 	(void)arg;
-	if (gone) {
+	if (gone)
 		store_session_del(sr->sr_key);
-		return;
-	}
-	memset(&ss, 0, sizeof ss);
-	snprintf(ss.ss_key, sizeof ss.ss_key, "%s", sr->sr_key);
-	ss.ss_created_at = sr->sr_created_at;
-	ss.ss_last_seen = sr->sr_last_seen;
-	snprintf(ss.ss_client_ip, sizeof ss.ss_client_ip, "%s",
-	    sr->sr_client_ip);
-	ss.ss_requests = sr->sr_requests;
-	ss.ss_live = sr->sr_live;
-	ss.ss_ever_live = sr->sr_ever_live;
-	ss.ss_unloaded = sr->sr_unloaded;
-	store_session_put(&ss);
+	else
+		store_session_put(sr);
 }
 
 /* Hand one stored session back to the session table. */
 static void
-policy_restore_cb(const struct store_session *ss, void *arg)
+policy_restore_cb(const struct session_rec *sr, void *arg)
 {
-	struct session_rec	sr;
-	size_t			*n = arg;
+	size_t	*n = arg;
 
-	if (!policy_key_valid(ss->ss_key)) {
-		store_session_del(ss->ss_key);
+	if (!policy_key_valid(sr->sr_key)) {
+		store_session_del(sr->sr_key);
 		return;
 	}
-	memset(&sr, 0, sizeof sr);
-	snprintf(sr.sr_key, sizeof sr.sr_key, "%s", ss->ss_key);
-	sr.sr_created_at = ss->ss_created_at;
-	sr.sr_last_seen = ss->ss_last_seen;
-	snprintf(sr.sr_client_ip, sizeof sr.sr_client_ip, "%s",
-	    ss->ss_client_ip);
-	sr.sr_requests = ss->ss_requests;
-	sr.sr_live = ss->ss_live;
-	sr.sr_ever_live = ss->ss_ever_live;
-	sr.sr_unloaded = ss->ss_unloaded;
-	session_restore(&sr);
+	session_restore(sr);
 	(*n)++;
 }
 

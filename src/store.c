@@ -65,7 +65,7 @@ struct store_op {
 
 /* A session's latest queued state; later writes in a tick replace it. */
 struct store_pending {
-	struct store_session	 sp_rec;
+	struct session_rec	 sp_rec;
 	int			 sp_gone;
 	struct store_pending	*sp_hnext;	/* hash chain */
 	struct store_pending	*sp_next;	/* list of all pending */
@@ -568,11 +568,11 @@ store_pending_get(struct store_batch *sb, const char *key)
 	unsigned		 h = store_hash(key);
 
 	for (sp = sb->sb_buckets[h]; sp != NULL; sp = sp->sp_hnext) {
-		if (strcmp(sp->sp_rec.ss_key, key) == 0)
+		if (strcmp(sp->sp_rec.sr_key, key) == 0)
 			return (sp);
 	}
 	sp = xcalloc(1, sizeof *sp);
-	snprintf(sp->sp_rec.ss_key, sizeof sp->sp_rec.ss_key, "%s", key);
+	snprintf(sp->sp_rec.sr_key, sizeof sp->sp_rec.sr_key, "%s", key);
 	sp->sp_hnext = sb->sb_buckets[h];
 	sb->sb_buckets[h] = sp;
 	sp->sp_next = sb->sb_list;
@@ -603,7 +603,7 @@ store_batch_merge(struct store_batch *old, struct store_batch *new)
 	}
 	for (sp = new->sb_list; sp != NULL; sp = next) {
 		next = sp->sp_next;
-		o = store_pending_get(old, sp->sp_rec.ss_key);
+		o = store_pending_get(old, sp->sp_rec.sr_key);
 		o->sp_rec = sp->sp_rec;
 		o->sp_gone = sp->sp_gone;
 		free(sp);
@@ -616,13 +616,13 @@ store_batch_merge(struct store_batch *old, struct store_batch *new)
 
 /* Queue a session's state. */
 void
-store_session_put(const struct store_session *rec)
+store_session_put(const struct session_rec *rec)
 {
 	struct store_pending	*sp;
 
 	if (store_db == NULL)
 		return;
-	sp = store_pending_get(store_fill, rec->ss_key);
+	sp = store_pending_get(store_fill, rec->sr_key);
 	sp->sp_rec = *rec;
 	sp->sp_gone = 0;
 }
@@ -782,23 +782,23 @@ store_write_op(const struct store_op *op)
 static int
 store_write_session(const struct store_pending *sp)
 {
-	const struct store_session	*r = &sp->sp_rec;
+	const struct session_rec	*r = &sp->sp_rec;
 	sqlite3_stmt			*st;
 
 	if (sp->sp_gone) {
 		st = store_stmts[ST_SESS_DEL];
-		sqlite3_bind_text(st, 1, r->ss_key, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 1, r->sr_key, -1, SQLITE_STATIC);
 		return (store_step(st));
 	}
 	st = store_stmts[ST_SESS_PUT];
-	sqlite3_bind_text(st, 1, r->ss_key, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, r->ss_created_at);
-	sqlite3_bind_int64(st, 3, r->ss_last_seen);
-	sqlite3_bind_text(st, 4, r->ss_client_ip, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, (int64_t)r->ss_requests);
-	sqlite3_bind_int(st, 6, r->ss_live);
-	sqlite3_bind_int(st, 7, r->ss_ever_live);
-	sqlite3_bind_int(st, 8, r->ss_unloaded);
+	sqlite3_bind_text(st, 1, r->sr_key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, r->sr_created_at);
+	sqlite3_bind_int64(st, 3, r->sr_last_seen);
+	sqlite3_bind_text(st, 4, r->sr_client_ip, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, (int64_t)r->sr_requests);
+	sqlite3_bind_int(st, 6, r->sr_live);
+	sqlite3_bind_int(st, 7, r->sr_ever_live);
+	sqlite3_bind_int(st, 8, r->sr_unloaded);
 	return (store_step(st));
 }
 
@@ -1106,7 +1106,7 @@ store_col_text(sqlite3_stmt *st, int i)
 int
 store_load_sessions(store_session_cb cb, void *arg, char **cause)
 {
-	struct store_session	 r;
+	struct session_rec	 r;
 	sqlite3_stmt		*st;
 	int			 rc;
 
@@ -1117,15 +1117,15 @@ store_load_sessions(store_session_cb cb, void *arg, char **cause)
 		return (-1);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		memset(&r, 0, sizeof r);
-		snprintf(r.ss_key, sizeof r.ss_key, "%s", store_col_text(st, 0));
-		r.ss_created_at = sqlite3_column_int64(st, 1);
-		r.ss_last_seen = sqlite3_column_int64(st, 2);
-		snprintf(r.ss_client_ip, sizeof r.ss_client_ip, "%s",
+		snprintf(r.sr_key, sizeof r.sr_key, "%s", store_col_text(st, 0));
+		r.sr_created_at = sqlite3_column_int64(st, 1);
+		r.sr_last_seen = sqlite3_column_int64(st, 2);
+		snprintf(r.sr_client_ip, sizeof r.sr_client_ip, "%s",
 		    store_col_text(st, 3));
-		r.ss_requests = (uint64_t)sqlite3_column_int64(st, 4);
-		r.ss_live = sqlite3_column_int(st, 5);
-		r.ss_ever_live = sqlite3_column_int(st, 6);
-		r.ss_unloaded = sqlite3_column_int(st, 7);
+		r.sr_requests = (uint64_t)sqlite3_column_int64(st, 4);
+		r.sr_live = sqlite3_column_int(st, 5);
+		r.sr_ever_live = sqlite3_column_int(st, 6);
+		r.sr_unloaded = sqlite3_column_int(st, 7);
 		cb(&r, arg);
 	}
 	return (store_finish(st, rc, cause));

@@ -15,21 +15,12 @@
 #include <jansson.h>
 
 #include "config.h"
+#include "session.h"
 
 #define STORE_FILE		"janitor.db"
 #define STORE_MSG_ID_MAX	40
 
-/* The durable part of one session. */
-struct store_session {
-	char		ss_key[SESSION_KEY_MAX + 1];
-	int64_t		ss_created_at;		/* wall ms */
-	int64_t		ss_last_seen;		/* wall ms */
-	char		ss_client_ip[64];
-	uint64_t	ss_requests;
-	int		ss_live;
-	int		ss_ever_live;
-	int		ss_unloaded;
-};
+/* A session's durable part is session.h's struct session_rec. */
 
 /* One webhook in the outbox. */
 struct store_msg {
@@ -44,7 +35,7 @@ struct store_msg {
 	int64_t		sm_next_at;		/* wall ms of the next attempt */
 };
 
-typedef void (*store_session_cb)(const struct store_session *, void *);
+typedef void (*store_session_cb)(const struct session_rec *, void *);
 typedef void (*store_msg_cb)(const struct store_msg *, void *);
 typedef void (*store_removal_cb)(int64_t id, const char *path, void *);
 typedef void (*store_commit_cb)(void *);
@@ -63,7 +54,7 @@ void		 store_close(void);
 int		 store_check_dir(const char *dir, int create, char **cause);
 
 /* Queue a session's state, or its removal, for the next commit. */
-void		 store_session_put(const struct store_session *);
+void		 store_session_put(const struct session_rec *);
 void		 store_session_del(const char *key);
 
 /* Queue a new outbox message; sets and returns m->sm_seq. */

@@ -50,11 +50,11 @@ static int64_t		 max_gap;	/* longest time between ticks */
 
 /* Remember the stored progress counter. */
 static void
-load_progress(const struct store_session *ss, void *arg)
+load_progress(const struct session_rec *ss, void *arg)
 {
 	(void)arg;
-	if (strcmp(ss->ss_key, PROGRESS_KEY) == 0)
-		generated = (int64_t)ss->ss_requests;
+	if (strcmp(ss->sr_key, PROGRESS_KEY) == 0)
+		generated = (int64_t)ss->sr_requests;
 }
 
 /* Generate event number i: unload then expire of session i / 2. */
@@ -62,7 +62,7 @@ static void
 generate(int64_t i)
 {
 	struct jevent		ev;
-	struct store_session	ss;
+	struct session_rec	ss;
 
 	memset(&ev, 0, sizeof ev);
 	snprintf(ev.je_session, sizeof ev.je_session, "s%lld",
@@ -78,19 +78,19 @@ generate(int64_t i)
 
 	/* The state change, as the session table would persist it. */
 	memset(&ss, 0, sizeof ss);
-	snprintf(ss.ss_key, sizeof ss.ss_key, "%s", ev.je_session);
+	snprintf(ss.sr_key, sizeof ss.sr_key, "%s", ev.je_session);
 	if (ev.je_type == JEVENT_UNLOAD) {
-		ss.ss_created_at = ev.je_created_at;
-		ss.ss_last_seen = ev.je_last_seen;
-		ss.ss_ever_live = ss.ss_unloaded = 1;
+		ss.sr_created_at = ev.je_created_at;
+		ss.sr_last_seen = ev.je_last_seen;
+		ss.sr_ever_live = ss.sr_unloaded = 1;
 		store_session_put(&ss);
 	} else
-		store_session_del(ss.ss_key);
+		store_session_del(ss.sr_key);
 	policy_event(&ev, NULL);
 
 	memset(&ss, 0, sizeof ss);
-	snprintf(ss.ss_key, sizeof ss.ss_key, "%s", PROGRESS_KEY);
-	ss.ss_requests = (uint64_t)(i + 1);
+	snprintf(ss.sr_key, sizeof ss.sr_key, "%s", PROGRESS_KEY);
+	ss.sr_requests = (uint64_t)(i + 1);
 	store_session_put(&ss);
 }
 

@@ -53,13 +53,13 @@ count_commit(void *arg)
 }
 
 static void
-collect_session(const struct store_session *ss, void *arg)
+collect_session(const struct session_rec *ss, void *arg)
 {
 	char	*out = arg;
 
 	snprintf(out + strlen(out), 256 - strlen(out), "%s:%llu:%d%d%d ",
-	    ss->ss_key, (unsigned long long)ss->ss_requests, ss->ss_live,
-	    ss->ss_ever_live, ss->ss_unloaded);
+	    ss->sr_key, (unsigned long long)ss->sr_requests, ss->sr_live,
+	    ss->sr_ever_live, ss->sr_unloaded);
 }
 
 static void
@@ -97,7 +97,7 @@ msg(struct store_msg *m, const char *session, const char *type,
 
 START_TEST(test_batch_one_commit_per_tick)
 {
-	struct store_session	ss;
+	struct session_rec	ss;
 	struct store_msg	m;
 	char			out[256] = "", *cause = NULL;
 	int			i;
@@ -105,10 +105,10 @@ START_TEST(test_batch_one_commit_per_tick)
 	ck_assert_int_eq(store_open(dir, &cause), 0);
 	store_on_commit(count_commit, NULL);
 	memset(&ss, 0, sizeof ss);
-	strcpy(ss.ss_key, "abc");
+	strcpy(ss.sr_key, "abc");
 	/* A hundred touches of one session and a message: one commit. */
 	for (i = 1; i <= 100; i++) {
-		ss.ss_requests = (uint64_t)i;
+		ss.sr_requests = (uint64_t)i;
 		store_session_put(&ss);
 	}
 	msg(&m, "abc", "session.unload", "{}");
@@ -140,7 +140,7 @@ durable(void *arg)
 
 START_TEST(test_when_durable)
 {
-	struct store_session	ss;
+	struct session_rec	ss;
 	char			*cause = NULL;
 	int			 now = 0, later = 0, i;
 
@@ -149,7 +149,7 @@ START_TEST(test_when_durable)
 	store_when_durable(durable, &now);
 	ck_assert_int_eq(now, 1);
 	memset(&ss, 0, sizeof ss);
-	strcpy(ss.ss_key, "new");
+	strcpy(ss.sr_key, "new");
 	store_session_put(&ss);
 	store_when_durable(durable, &later);
 	ck_assert_int_eq(later, 0);
@@ -169,17 +169,17 @@ END_TEST
 
 START_TEST(test_reopen_and_outcomes)
 {
-	struct store_session	ss;
+	struct session_rec	ss;
 	struct store_msg	m;
 	char			out[256] = "", *cause = NULL;
 	json_t			*dead;
 
 	ck_assert_int_eq(store_open(dir, &cause), 0);
 	memset(&ss, 0, sizeof ss);
-	strcpy(ss.ss_key, "keep");
-	ss.ss_live = ss.ss_ever_live = 1;
+	strcpy(ss.sr_key, "keep");
+	ss.sr_live = ss.sr_ever_live = 1;
 	store_session_put(&ss);
-	strcpy(ss.ss_key, "gone");
+	strcpy(ss.sr_key, "gone");
 	store_session_put(&ss);
 	store_session_del("gone");
 	msg(&m, "keep", "session.unload", "{\"a\":1}");
