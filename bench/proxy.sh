@@ -11,43 +11,8 @@ cd "$(dirname "$0")/.."
 ROUNDS=${1:-3}
 SECS=${2:-5}
 CONNS=${CONNS:-50}
-PY=/usr/bin/python3
-dir=$(mktemp -d /tmp/janitor-bench.XXXXXX)
-pids=""
-
-cleanup() {
-	if [ -n "${BENCH_DEBUG:-}" ]; then tail -5 "$dir"/*.log "$dir"/*/error.log 2>/dev/null; fi
-	for p in $pids; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$dir"
-}
-trap cleanup EXIT INT TERM
-
-# A free TCP port on 127.0.0.1.
-port() {
-	$PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-# Wait until something accepts on a port.
-wait_port() {
-	$PY - "$1" <<'PY'
-import socket, sys, time
-for i in range(500):
-    try:
-        socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.2).close()
-        sys.exit(0)
-    except OSError:
-        time.sleep(0.02)
-sys.exit(1)
-PY
-}
-
-echo "== building janitord (release)"
-if [ ! -f build-release/build.ninja ]; then
-	meson setup build-release --buildtype=release -Dtests=false \
-	    >/dev/null
-fi
-ninja -C build-release >/dev/null
+. bench/lib.sh
+build_release
 
 BACK=$(port); HAP=$(port); NGX=$(port); JAN=$(port); JADM=$(port)
 WSB=$(port); WSH=$(port); WSJ=$(port); WSJADM=$(port)

@@ -17,40 +17,8 @@ cd "$(dirname "$0")/.."
 ROUNDS=${1:-3}
 SECS=${2:-5}
 CONNS=${CONNS:-50}
-PY=/usr/bin/python3
-dir=$(mktemp -d /tmp/janitor-bench-sp.XXXXXX)
-pids=""
-
-cleanup() {
-	for p in $pids; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$dir"
-}
-trap cleanup EXIT INT TERM
-
-port() {
-	$PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-wait_port() {
-	$PY - "$1" <<'PY'
-import socket, sys, time
-for i in range(500):
-    try:
-        socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.2).close()
-        sys.exit(0)
-    except OSError:
-        time.sleep(0.02)
-sys.exit(1)
-PY
-}
-
-echo "== building janitord (release)"
-if [ ! -f build-release/build.ninja ]; then
-	meson setup build-release --buildtype=release -Dtests=false \
-	    -Dwerror=false >/dev/null
-fi
-ninja -C build-release >/dev/null
+. bench/lib.sh
+build_release
 
 BACK=$(port); JAN=$(port); JADM=$(port)
 mkdir -p "$dir/back" "$dir/state"
