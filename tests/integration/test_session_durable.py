@@ -38,6 +38,7 @@ class App(http.server.BaseHTTPRequestHandler):
     """Records (path, session, stored in the state file, body length)."""
 
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True      # head and body are two writes
 
     def log_message(self, *args):
         pass
