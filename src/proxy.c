@@ -514,7 +514,7 @@ proxy_request(struct proxy_conn *c)
 	if (x->x_held == PROXY_HOLD_ASKED) {
 		/* Park: client bytes wait (bounded) until proxy_xchg_resume(). */
 		x->x_held = PROXY_HOLD_PARKED;
-		bufferevent_setcb(c->c_bev, proxy_client_idle,
+		sock_setcb(c->c_cs, proxy_client_idle,
 		    proxy_client_write, proxy_client_event, c);
 		proxy_timer_set(c, po->po_limits.upstream_timeout);
 		return;
@@ -575,7 +575,7 @@ proxy_xchg_resume(struct proxy_xchg *x)
 	proxy_timer_set(c, 0);
 	if (c->c_cpaused) {
 		c->c_cpaused = 0;
-		bufferevent_enable(c->c_bev, EV_READ);
+		sock_enable(c->c_cs, EV_READ);
 	}
 	proxy_forward(c);
 }
