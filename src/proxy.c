@@ -73,6 +73,11 @@ enum proxy_phase {
 	PROXY_CLOSING,		/* writing a last response, then closing */
 };
 
+/* Whether an exchange's request waits for proxy_xchg_resume(). */
+#define PROXY_HOLD_NONE		0
+#define PROXY_HOLD_ASKED	1	/* proxy_xchg_hold() inside ph_request */
+#define PROXY_HOLD_PARKED	2	/* ph_request returned; nothing forwarded */
+
 struct proxy_conn;
 
 struct proxy_xchg {
@@ -91,6 +96,7 @@ struct proxy_xchg {
 	int			 x_resp_sent;	/* response head went out */
 	int			 x_got;		/* a response byte arrived */
 	int			 x_upkeep;	/* upstream reusable afterwards */
+	int			 x_held;	/* PROXY_HOLD_* */
 };
 
 struct proxy_conn {
@@ -151,6 +157,7 @@ static void	proxy_up_event(struct sock *, short, void *);
 static void	proxy_tunnel_read(struct sock *, void *);
 static void	proxy_close(struct proxy_conn *, const char *);
 static void	proxy_error(struct proxy_conn *, int, const char *);
+static void	proxy_forward(struct proxy_conn *);
 
 /* Set the hooks the session module provides. */
 void
@@ -476,9 +483,7 @@ proxy_request(struct proxy_conn *c)
 	struct proxy_xchg	*x = &c->c_x;
 	struct policy		*po = c->c_po;
 	struct http_head	*hd;
-	struct evbuffer		*out;
 	const char		*cause;
-	int			 reused;
 
 	hd = http_parse_take(&c->c_req);
 	proxy_timer_set(c, 0);
@@ -506,6 +511,25 @@ proxy_request(struct proxy_conn *c)
 	    &x->x_client);
 	if (proxy_hooks.ph_request != NULL)
 		x->x_tag = proxy_hooks.ph_request(x, proxy_hooks.ph_arg);
+	if (x->x_held == PROXY_HOLD_ASKED) {
+		/* Park: client bytes wait (bounded) until proxy_xchg_resume(). */
+		x->x_held = PROXY_HOLD_PARKED;
+		sock_setcb(c->c_cs, proxy_client_idle,
+		    proxy_client_write, proxy_client_event, c);
+		proxy_timer_set(c, po->po_limits.upstream_timeout);
+		return;
+	}
+	proxy_forward(c);
+}
+
+/* Send the request head upstream, then its body if it has one. */
+static void
+proxy_forward(struct proxy_conn *c)
+{
+	struct proxy_xchg	*x = &c->c_x;
+	struct http_head	*hd = x->x_req;
+	struct evbuffer		*out;
+	int			 reused;
 
 	if ((reused = proxy_up_connect(c, 0)) == -1) {
 		proxy_up_fail(c, 502, "upstream unreachable");
@@ -529,6 +553,31 @@ proxy_request(struct proxy_conn *c)
 	    proxy_client_event, c);
 	proxy_up_timeouts(c);
 	proxy_client_idle(c->c_cs, c);
+}
+
+/* Inside ph_request: forward the request only at proxy_xchg_resume(). */
+void
+proxy_xchg_hold(struct proxy_xchg *x)
+{
+	x->x_held = PROXY_HOLD_ASKED;
+}
+
+/* Forward a held request now. */
+void
+proxy_xchg_resume(struct proxy_xchg *x)
+{
+	struct proxy_conn	*c = x->x_conn;
+	int			 parked = x->x_held == PROXY_HOLD_PARKED;
+
+	x->x_held = PROXY_HOLD_NONE;
+	if (!parked || c->c_closed)
+		return;		/* still inside ph_request, which goes on */
+	proxy_timer_set(c, 0);
+	if (c->c_cpaused) {
+		c->c_cpaused = 0;
+		sock_enable(c->c_cs, EV_READ);
+	}
+	proxy_forward(c);
 }
 
 /* Client bytes while waiting for a request head. */
@@ -1133,7 +1182,10 @@ proxy_timer(evutil_socket_t fd, short events, void *arg)
 			proxy_close(c, "keep-alive timeout");
 		return;
 	case PROXY_XCHG:
-		if (c->c_x.x_kind == PROXY_CHANNEL_SSE)
+		if (c->c_x.x_held == PROXY_HOLD_PARKED)
+			proxy_error(c, 503, "request held too long "
+			    "(session state not stored)");
+		else if (c->c_x.x_kind == PROXY_CHANNEL_SSE)
 			proxy_close(c, "stream idle for tunnel_timeout");
 		else
 			proxy_up_fail(c, 504, "upstream timeout");
