@@ -5,10 +5,10 @@
 # and through janitord (release build), in alternating rounds.  Then a
 # WebSocket echo throughput comparison, HAProxy against janitord.
 #
-#   bench/proxy.sh [ROUNDS] [SECONDS]      (defaults 3 and 5)
+#   bench/proxy.sh [ROUNDS] [SECONDS]      (defaults 5 and 5)
 set -eu
 cd "$(dirname "$0")/.."
-ROUNDS=${1:-3}
+ROUNDS=${1:-5}
 SECS=${2:-5}
 CONNS=${CONNS:-50}
 . bench/lib.sh
@@ -162,22 +162,39 @@ while [ "$r" -le "$ROUNDS" ]; do
 	r=$((r + 1))
 done
 
-echo "== mean over $ROUNDS rounds"
-awk '{ n[$1]++; rps[$1] += $2; p99[$1] += $3; cpu[$1] += $4 }
+# Medians, because this machine is shared and one round in five can be
+# disturbed by something else; and the median of the per-round ratios,
+# since the rounds alternate and a round's targets ran side by side in
+# time.
+echo "== median over $ROUNDS rounds"
+awk '
+	function median(list,   a, n, i, j, t) {
+		n = split(list, a, " ")
+		for (i = 2; i <= n; i++)
+			for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) {
+				t = a[j]; a[j] = a[j - 1]; a[j - 1] = t
+			}
+		return (n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2)
+	}
+	{ rps[$1] = rps[$1] " " $2; p99[$1] = p99[$1] " " $3; cpu[$1] = cpu[$1] " " $4
+	}
+	$1 == "haproxy" { hr = $2; hp = $3; hc = $4 }
+	$1 == "janitord" { rr = rr " " $2 / hr; rp = rp " " $3 / hp; rc = rc " " $4 / hc }
 	END {
 		split("direct haproxy nginx janitord", order, " ")
 		for (i = 1; i <= 4; i++) {
 			k = order[i]
 			printf "  %-9s %9.0f req/s  p99 %7.3f ms  %6.1f us CPU/req%s\n", k,
-			    rps[k] / n[k], p99[k] / n[k], cpu[k] / n[k],
+			    median(rps[k]), median(p99[k]), median(cpu[k]),
 			    k == "direct" ? " (backend)" : ""
 		}
-		jr = rps["janitord"] / n["janitord"]; hr = rps["haproxy"] / n["haproxy"]
-		nr = rps["nginx"] / n["nginx"]
-		jp = p99["janitord"] / n["janitord"]; hp = p99["haproxy"] / n["haproxy"]
-		printf "  janitord/haproxy req/s %.2fx (target >= 1.15x), p99 %.2fx (target <= 1.00x)\n", jr / hr, jp / hp
-		printf "  janitord/nginx   req/s %.2fx\n", jr / nr
-		printf "  CPU per request janitord/haproxy %.2fx\n", cpu["janitord"] / cpu["haproxy"]
+		printf "  janitord/haproxy req/s %.2fx (target >= 1.15x), p99 %.2fx (target <= 1.00x)\n",
+		    median(rps["janitord"]) / median(rps["haproxy"]),
+		    median(p99["janitord"]) / median(p99["haproxy"])
+		printf "  janitord/haproxy per round: req/s %.2fx, p99 %.2fx, CPU/req %.2fx (medians of the rounds\x27 ratios)\n",
+		    median(rr), median(rp), median(rc)
+		printf "  janitord/nginx   req/s %.2fx\n",
+		    median(rps["janitord"]) / median(rps["nginx"])
 	}' "$dir/results"
 
 echo "== WebSocket echo (bench/wsecho.py: $CONNS connections, 64-byte frames)"

@@ -42,6 +42,9 @@
 /* Deeper trees are left alone: every level holds two descriptors. */
 #define FSUTIL_MAX_DEPTH	256
 
+/* How often an entry that changes under us is looked at again. */
+#define FSUTIL_TRIES		8
+
 /* Per removal, at most this many failing entries are logged one by one. */
 #define FSUTIL_MAX_LOGGED	10
 
@@ -304,7 +307,7 @@ fsutil_rm_at(struct fsutil_rm *rm, int dirfd, const char *name, int depth)
 	size_t			old;
 	int			fd, error, tries;
 
-	for (tries = 0; tries < 3; tries++) {
+	for (tries = 0; tries < FSUTIL_TRIES; tries++) {
 		if (fsutil_statat(dirfd, name, &st) != 0)
 			return (errno == ENOENT ? 0 : errno);
 		if (!S_ISDIR(st.fst_mode)) {
@@ -319,6 +322,16 @@ fsutil_rm_at(struct fsutil_rm *rm, int dirfd, const char *name, int depth)
 				continue;	/* swapped for a directory */
 			return (errno);
 		}
+		/*
+		 * An entry swapped between fstatat() and statx() looks like a
+		 * mount root; a real one still is at a second look.
+		 */
+		if (fsutil_is_boundary(&st, rm->rm_dev) &&
+		    tries + 1 < FSUTIL_TRIES &&
+		    (fsutil_statat(dirfd, name, &fst) != 0 ||
+		    fst.fst_ino != st.fst_ino || fst.fst_dev != st.fst_dev ||
+		    !fsutil_is_boundary(&fst, rm->rm_dev)))
+			continue;
 		if (fsutil_is_boundary(&st, rm->rm_dev)) {
 			rm->rm_stats->fs_mounts++;
 			old = fsutil_rm_push(rm, name);
@@ -355,6 +368,14 @@ fsutil_rm_at(struct fsutil_rm *rm, int dirfd, const char *name, int depth)
 		}
 		if (errno == ENOENT)
 			return (0);
+		/*
+		 * Emptied, but the name is now a link or a file (ENOTDIR) or
+		 * another directory, or was filled again (ENOTEMPTY): swapped
+		 * while we were inside, so look at it again.
+		 */
+		if (error == 0 && tries + 1 < FSUTIL_TRIES &&
+		    (errno == ENOTDIR || errno == ENOTEMPTY || errno == EEXIST))
+			continue;
 		/* A failure inside explains why this one is not empty. */
 		return (error != 0 ? error : errno);
 	}

@@ -1,8 +1,8 @@
 /*
  * proxy.c -- the relay, after OpenBSD relayd.
  *
- * A connection owns two sides: the client bufferevent and, while an
- * exchange runs, one upstream bufferevent (from upstream.c's pool or new).
+ * A connection owns two sides (sock.c): the client's and, while an
+ * exchange runs, one to the app (from upstream.c's pool or new).
  * Phases switch by swapping read callbacks:
  *
  *   client: head -> body (Content-Length or chunked, raw) -> idle
@@ -38,7 +38,6 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include "clock.h"
@@ -49,6 +48,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "proxy.h"
+#include "sock.h"
 #include "upstream.h"
 #include "wsframe.h"
 
@@ -73,6 +73,11 @@ enum proxy_phase {
 	PROXY_CLOSING,		/* writing a last response, then closing */
 };
 
+/* Whether an exchange's request waits for proxy_xchg_resume(). */
+#define PROXY_HOLD_NONE		0
+#define PROXY_HOLD_ASKED	1	/* proxy_xchg_hold() inside ph_request */
+#define PROXY_HOLD_PARKED	2	/* ph_request returned; nothing forwarded */
+
 struct proxy_conn;
 
 struct proxy_xchg {
@@ -91,19 +96,20 @@ struct proxy_xchg {
 	int			 x_resp_sent;	/* response head went out */
 	int			 x_got;		/* a response byte arrived */
 	int			 x_upkeep;	/* upstream reusable afterwards */
+	int			 x_held;	/* PROXY_HOLD_* */
 };
 
 struct proxy_conn {
 	uint64_t		 c_id;
 	struct policy		*c_po;
-	struct bufferevent	*c_bev;
+	struct sock	*c_cs;
 	char			 c_peer[64];
 	int64_t			 c_start;
 	enum proxy_phase	 c_phase;
 	struct http_parse	 c_req;
 	struct proxy_xchg	 c_x;
 	int			 c_xactive;
-	struct bufferevent	*c_ubev;
+	struct sock	*c_us;
 	int			 c_uconnected;
 	struct http_parse	 c_resp;
 	struct event		*c_timer;
@@ -115,7 +121,7 @@ struct proxy_conn {
 	int			 c_upaused;	/* upstream reading stopped */
 	int			 c_shut;	/* write side shut down */
 	int			 c_eof;		/* the client half-closed */
-	struct bufferevent	*c_drain;	/* close when this has drained */
+	struct sock	*c_drain;	/* close when this has drained */
 	struct wsframe		*c_ws;		/* websocket_ping, or NULL */
 	enum proxy_channel	 c_kind;	/* what the gauge counts it as */
 	unsigned		 c_nreq;
@@ -137,20 +143,21 @@ static struct metric		*proxy_m_class[6];
 static struct metric		*proxy_m_kind[3];
 static struct metric		*proxy_m_uperr;
 
-static void	proxy_client_head(struct bufferevent *, void *);
+static void	proxy_client_head(struct sock *, void *);
 static void	proxy_ws_dead(void *, const char *);
-static void	proxy_client_body(struct bufferevent *, void *);
-static void	proxy_client_idle(struct bufferevent *, void *);
-static void	proxy_client_write(struct bufferevent *, void *);
-static void	proxy_client_event(struct bufferevent *, short, void *);
-static void	proxy_linger_read(struct bufferevent *, void *);
-static void	proxy_up_head(struct bufferevent *, void *);
-static void	proxy_up_body(struct bufferevent *, void *);
-static void	proxy_up_write(struct bufferevent *, void *);
-static void	proxy_up_event(struct bufferevent *, short, void *);
-static void	proxy_tunnel_read(struct bufferevent *, void *);
+static void	proxy_client_body(struct sock *, void *);
+static void	proxy_client_idle(struct sock *, void *);
+static void	proxy_client_write(struct sock *, void *);
+static void	proxy_client_event(struct sock *, short, void *);
+static void	proxy_linger_read(struct sock *, void *);
+static void	proxy_up_head(struct sock *, void *);
+static void	proxy_up_body(struct sock *, void *);
+static void	proxy_up_write(struct sock *, void *);
+static void	proxy_up_event(struct sock *, short, void *);
+static void	proxy_tunnel_read(struct sock *, void *);
 static void	proxy_close(struct proxy_conn *, const char *);
 static void	proxy_error(struct proxy_conn *, int, const char *);
+static void	proxy_forward(struct proxy_conn *);
 
 /* Set the hooks the session module provides. */
 void
@@ -226,7 +233,7 @@ proxy_xchg_https(struct proxy_xchg *x)
 int
 proxy_xchg_client_fd(struct proxy_xchg *x)
 {
-	return (bufferevent_getfd(x->x_conn->c_bev));
+	return (sock_fd(x->x_conn->c_cs));
 }
 
 /* The connection's policy. */
@@ -263,31 +270,6 @@ proxy_timer_set(struct proxy_conn *c, msec_t ms)
 	c->c_armed = when;
 }
 
-/*
- * Write a side's output now rather than a loop turn later; what does not
- * fit is left to the bufferevent, whose EV_WRITE stays on until the output
- * has drained (the write callbacks turn it off again).  A socket
- * bufferevent keeps the front of its output frozen except while it writes
- * itself, so this does the same.  Errors are left for the bufferevent to
- * find on its own write.
- */
-static void
-proxy_push(struct bufferevent *bev, int connected)
-{
-	struct evbuffer	*out = bufferevent_get_output(bev);
-
-	if (evbuffer_get_length(out) == 0)
-		return;
-	if (connected && !(bufferevent_get_enabled(bev) & EV_WRITE)) {
-		evbuffer_unfreeze(out, 1);
-		evbuffer_write(out, bufferevent_getfd(bev));
-		evbuffer_freeze(out, 1);
-		if (evbuffer_get_length(out) == 0)
-			return;
-	}
-	bufferevent_enable(bev, EV_WRITE);
-}
-
 /* Move the connection to another bucket of the connections gauge. */
 static void
 proxy_kind_set(struct proxy_conn *c, enum proxy_channel kind)
@@ -317,9 +299,9 @@ proxy_up_timeouts(struct proxy_conn *c)
 static void
 proxy_up_drop(struct proxy_conn *c)
 {
-	if (c->c_ubev != NULL)
-		bufferevent_free(c->c_ubev);
-	c->c_ubev = NULL;
+	if (c->c_us != NULL)
+		sock_free(c->c_us);
+	c->c_us = NULL;
 	c->c_upaused = 0;
 }
 
@@ -372,8 +354,8 @@ proxy_close(struct proxy_conn *c, const char *msg)
 	log_debug("conn %" PRIu64 " %s: closed after %u request(s), %" PRId64
 	    " ms: %s", c->c_id, c->c_peer, c->c_nreq,
 	    clock_mono_ms() - c->c_start, msg);
-	bufferevent_free(c->c_bev);
-	c->c_bev = NULL;
+	sock_free(c->c_cs);
+	c->c_cs = NULL;
 	proxy_up_drop(c);
 	event_free(c->c_timer);
 	wsframe_free(c->c_ws);
@@ -396,14 +378,14 @@ proxy_closing(struct proxy_conn *c, const char *why)
 	c->c_phase = PROXY_CLOSING;
 	snprintf(c->c_why, sizeof c->c_why, "%s", why);
 	proxy_up_drop(c);
-	bufferevent_setcb(c->c_bev, proxy_linger_read, proxy_client_write,
+	sock_setcb(c->c_cs, proxy_linger_read, proxy_client_write,
 	    proxy_client_event, c);
-	bufferevent_setwatermark(c->c_bev, EV_WRITE, 0, 0);
-	bufferevent_enable(c->c_bev, EV_READ | EV_WRITE);
+	sock_set_lowmark(c->c_cs, 0);
+	sock_enable(c->c_cs, EV_READ | EV_WRITE);
 	c->c_cpaused = 0;
 	proxy_timer_set(c, PROXY_CLOSE_MS);
-	if (evbuffer_get_length(bufferevent_get_output(c->c_bev)) == 0)
-		proxy_client_write(c->c_bev, c);
+	if (evbuffer_get_length(sock_output(c->c_cs)) == 0)
+		proxy_client_write(c->c_cs, c);
 }
 
 /* Log the request line of the current exchange, for error messages. */
@@ -435,7 +417,7 @@ proxy_error(struct proxy_conn *c, int status, const char *msg)
 		return;
 	}
 	proxy_up_drop(c);
-	http_error_write(bufferevent_get_output(c->c_bev), status, msg);
+	http_error_write(sock_output(c->c_cs), status, msg);
 	if (c->c_xactive)
 		x->x_status = status;
 	else
@@ -461,20 +443,20 @@ proxy_up_connect(struct proxy_conn *c, int fresh)
 	char		*cause = NULL;
 	int		 reused;
 
-	c->c_ubev = upstream_get(&po->po_upstream,
+	c->c_us = upstream_get(&po->po_upstream,
 	    po->po_limits.upstream_connect_timeout, fresh, &reused, &cause);
-	if (c->c_ubev == NULL) {
+	if (c->c_us == NULL) {
 		log_debug("conn %" PRIu64 ": upstream %s: %s", c->c_id,
 		    po->po_upstream.ad_text, cause);
 		return (-1);
 	}
 	c->c_uconnected = reused;
 	c->c_upaused = 0;
-	bufferevent_setcb(c->c_ubev, proxy_up_head, proxy_up_write,
+	sock_setcb(c->c_us, proxy_up_head, proxy_up_write,
 	    proxy_up_event, c);
-	bufferevent_setwatermark(c->c_ubev, EV_WRITE, PROXY_LOW, 0);
-	if (!(bufferevent_get_enabled(c->c_ubev) & EV_READ))
-		bufferevent_enable(c->c_ubev, EV_READ);
+	sock_set_lowmark(c->c_us, PROXY_LOW);
+	if (!(sock_enabled(c->c_us) & EV_READ))
+		sock_enable(c->c_us, EV_READ);
 	return (reused);
 }
 
@@ -501,9 +483,7 @@ proxy_request(struct proxy_conn *c)
 	struct proxy_xchg	*x = &c->c_x;
 	struct policy		*po = c->c_po;
 	struct http_head	*hd;
-	struct evbuffer		*out;
 	const char		*cause;
-	int			 reused;
 
 	hd = http_parse_take(&c->c_req);
 	proxy_timer_set(c, 0);
@@ -531,6 +511,25 @@ proxy_request(struct proxy_conn *c)
 	    &x->x_client);
 	if (proxy_hooks.ph_request != NULL)
 		x->x_tag = proxy_hooks.ph_request(x, proxy_hooks.ph_arg);
+	if (x->x_held == PROXY_HOLD_ASKED) {
+		/* Park: client bytes wait (bounded) until proxy_xchg_resume(). */
+		x->x_held = PROXY_HOLD_PARKED;
+		sock_setcb(c->c_cs, proxy_client_idle,
+		    proxy_client_write, proxy_client_event, c);
+		proxy_timer_set(c, po->po_limits.upstream_timeout);
+		return;
+	}
+	proxy_forward(c);
+}
+
+/* Send the request head upstream, then its body if it has one. */
+static void
+proxy_forward(struct proxy_conn *c)
+{
+	struct proxy_xchg	*x = &c->c_x;
+	struct http_head	*hd = x->x_req;
+	struct evbuffer		*out;
+	int			 reused;
 
 	if ((reused = proxy_up_connect(c, 0)) == -1) {
 		proxy_up_fail(c, 502, "upstream unreachable");
@@ -538,30 +537,55 @@ proxy_request(struct proxy_conn *c)
 	}
 	http_parse_init(&c->c_resp, HTTP_RESPONSE, PROXY_RESP_HEAD_MAX);
 	c->c_resp.hp_skipbody = hd->hd_method == HTTP_HEAD;
-	out = bufferevent_get_output(c->c_ubev);
+	out = sock_output(c->c_us);
 	http_head_write(hd, out);
 	/* A pooled connection may have died meanwhile: it may go again. */
 	x->x_replay = reused && x->x_req_done &&
 	    proxy_idempotent(hd->hd_method);
 	if (!x->x_req_done) {
-		bufferevent_setcb(c->c_bev, proxy_client_body,
+		sock_setcb(c->c_cs, proxy_client_body,
 		    proxy_client_write, proxy_client_event, c);
-		proxy_client_body(c->c_bev, c);
+		proxy_client_body(c->c_cs, c);
 		return;
 	}
-	proxy_push(c->c_ubev, c->c_uconnected);
-	bufferevent_setcb(c->c_bev, proxy_client_idle, proxy_client_write,
+	sock_push(c->c_us);
+	sock_setcb(c->c_cs, proxy_client_idle, proxy_client_write,
 	    proxy_client_event, c);
 	proxy_up_timeouts(c);
-	proxy_client_idle(c->c_bev, c);
+	proxy_client_idle(c->c_cs, c);
+}
+
+/* Inside ph_request: forward the request only at proxy_xchg_resume(). */
+void
+proxy_xchg_hold(struct proxy_xchg *x)
+{
+	x->x_held = PROXY_HOLD_ASKED;
+}
+
+/* Forward a held request now. */
+void
+proxy_xchg_resume(struct proxy_xchg *x)
+{
+	struct proxy_conn	*c = x->x_conn;
+	int			 parked = x->x_held == PROXY_HOLD_PARKED;
+
+	x->x_held = PROXY_HOLD_NONE;
+	if (!parked || c->c_closed)
+		return;		/* still inside ph_request, which goes on */
+	proxy_timer_set(c, 0);
+	if (c->c_cpaused) {
+		c->c_cpaused = 0;
+		sock_enable(c->c_cs, EV_READ);
+	}
+	proxy_forward(c);
 }
 
 /* Client bytes while waiting for a request head. */
 static void
-proxy_client_head(struct bufferevent *bev, void *arg)
+proxy_client_head(struct sock *s, void *arg)
 {
 	struct proxy_conn	*c = arg;
-	struct evbuffer		*in = bufferevent_get_input(bev);
+	struct evbuffer		*in = sock_input(s);
 	size_t			 len, want;
 	unsigned char		*p;
 	ssize_t			 n;
@@ -613,18 +637,18 @@ proxy_body_span(struct http_parse *hp, struct evbuffer *in)
 
 /* Client bytes of a request body: forward them raw. */
 static void
-proxy_client_body(struct bufferevent *bev, void *arg)
+proxy_client_body(struct sock *s, void *arg)
 {
 	struct proxy_conn	*c = arg;
 	struct proxy_xchg	*x = &c->c_x;
-	struct evbuffer		*in = bufferevent_get_input(bev);
+	struct evbuffer		*in = sock_input(s);
 	struct evbuffer		*out;
 	uint64_t		 max = c->c_po->po_limits.max_body_size;
 	ssize_t			 n;
 
-	if (c->c_ubev == NULL)
+	if (c->c_us == NULL)
 		return;
-	out = bufferevent_get_output(c->c_ubev);
+	out = sock_output(c->c_us);
 	while (evbuffer_get_length(in) > 0 &&
 	    c->c_req.hp_state == HTTP_PARSE_BODY) {
 		n = proxy_body_span(&c->c_req, in);
@@ -640,39 +664,39 @@ proxy_client_body(struct bufferevent *bev, void *arg)
 			break;
 		evbuffer_remove_buffer(in, out, n);
 	}
-	proxy_push(c->c_ubev, c->c_uconnected);
+	sock_push(c->c_us);
 	if (c->c_req.hp_state == HTTP_PARSE_DONE) {
 		x->x_req_done = 1;
-		bufferevent_setcb(bev, proxy_client_idle, proxy_client_write,
+		sock_setcb(s, proxy_client_idle, proxy_client_write,
 		    proxy_client_event, c);
 		proxy_up_timeouts(c);
-		proxy_client_idle(bev, c);
+		proxy_client_idle(s, c);
 		return;
 	}
 	if (evbuffer_get_length(out) >= PROXY_HIGH) {
-		bufferevent_disable(bev, EV_READ);
+		sock_disable(s, EV_READ);
 		c->c_cpaused = 1;
 	}
 }
 
 /* Client bytes while the response runs: pipelined requests wait. */
 static void
-proxy_client_idle(struct bufferevent *bev, void *arg)
+proxy_client_idle(struct sock *s, void *arg)
 {
 	struct proxy_conn	*c = arg;
 
-	if (evbuffer_get_length(bufferevent_get_input(bev)) >
+	if (evbuffer_get_length(sock_input(s)) >
 	    PROXY_PIPELINE_MAX) {
-		bufferevent_disable(bev, EV_READ);
+		sock_disable(s, EV_READ);
 		c->c_cpaused = 1;
 	}
 }
 
 /* Client bytes after the last response: thrown away while lingering. */
 static void
-proxy_linger_read(struct bufferevent *bev, void *arg)
+proxy_linger_read(struct sock *s, void *arg)
 {
-	struct evbuffer	*in = bufferevent_get_input(bev);
+	struct evbuffer	*in = sock_input(s);
 
 	(void)arg;
 	evbuffer_drain(in, evbuffer_get_length(in));
@@ -680,19 +704,19 @@ proxy_linger_read(struct bufferevent *bev, void *arg)
 
 /* The client's output drained below the low mark. */
 static void
-proxy_client_write(struct bufferevent *bev, void *arg)
+proxy_client_write(struct sock *s, void *arg)
 {
 	struct proxy_conn	*c = arg;
 
-	if (c->c_upaused && c->c_ubev != NULL) {
+	if (c->c_upaused && c->c_us != NULL) {
 		c->c_upaused = 0;
-		bufferevent_enable(c->c_ubev, EV_READ);
+		sock_enable(c->c_us, EV_READ);
 	}
-	if (evbuffer_get_length(bufferevent_get_output(bev)) != 0)
+	if (evbuffer_get_length(sock_output(s)) != 0)
 		return;
 	if (c->c_phase != PROXY_CLOSING)
-		bufferevent_disable(bev, EV_WRITE);
-	if (c->c_drain == bev) {
+		sock_disable(s, EV_WRITE);
+	if (c->c_drain == s) {
 		proxy_close(c, "tunnel closed");
 		return;
 	}
@@ -702,39 +726,39 @@ proxy_client_write(struct bufferevent *bev, void *arg)
 	}
 	if (c->c_phase == PROXY_CLOSING && !c->c_shut) {
 		c->c_shut = 1;
-		shutdown(bufferevent_getfd(bev), SHUT_WR);
+		shutdown(sock_fd(s), SHUT_WR);
 		proxy_timer_set(c, PROXY_LINGER_MS);
 	}
 }
 
 /* The client closed, failed, or timed out. */
 static void
-proxy_client_event(struct bufferevent *bev, short what, void *arg)
+proxy_client_event(struct sock *s, short what, void *arg)
 {
 	struct proxy_conn	*c = arg;
 	const char		*msg;
 
-	(void)bev;
-	msg = (what & BEV_EVENT_EOF) ? "client closed" :
+	(void)s;
+	msg = (what & SOCK_EOF) ? "client closed" :
 	    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR());
 	switch (c->c_phase) {
 	case PROXY_CLOSING:
-		if ((what & BEV_EVENT_EOF) && evbuffer_get_length(
-		    bufferevent_get_output(c->c_bev)) > 0) {
+		if ((what & SOCK_EOF) && evbuffer_get_length(
+		    sock_output(c->c_cs)) > 0) {
 			/* Half-closed: the last response still goes out. */
 			c->c_eof = 1;
-			bufferevent_disable(c->c_bev, EV_READ);
+			sock_disable(c->c_cs, EV_READ);
 			return;
 		}
 		proxy_close(c, c->c_why[0] != '\0' ? c->c_why : msg);
 		return;
 	case PROXY_TUNNEL:
-		if (c->c_ubev != NULL &&
-		    evbuffer_get_length(bufferevent_get_output(c->c_ubev)) > 0) {
+		if (c->c_us != NULL &&
+		    evbuffer_get_length(sock_output(c->c_us)) > 0) {
 			/* Let what the client said reach the app first. */
-			bufferevent_disable(c->c_bev, EV_READ);
-			c->c_drain = c->c_ubev;
-			bufferevent_setwatermark(c->c_ubev, EV_WRITE, 0, 0);
+			sock_disable(c->c_cs, EV_READ);
+			c->c_drain = c->c_us;
+			sock_set_lowmark(c->c_us, 0);
 			proxy_timer_set(c, PROXY_LINGER_MS);
 			return;
 		}
@@ -744,7 +768,7 @@ proxy_client_event(struct bufferevent *bev, short what, void *arg)
 		proxy_close(c, msg);
 		return;
 	case PROXY_XCHG:
-		proxy_close(c, (what & BEV_EVENT_EOF) ?
+		proxy_close(c, (what & SOCK_EOF) ?
 		    "client went away during an exchange" : msg);
 		return;
 	}
@@ -755,20 +779,20 @@ static void
 proxy_resp_done(struct proxy_conn *c)
 {
 	struct proxy_xchg	*x = &c->c_x;
-	struct bufferevent	*ubev = c->c_ubev;
+	struct sock	*us = c->c_us;
 
-	proxy_push(c->c_bev, 1);
+	sock_push(c->c_cs);
 	if (!x->x_req_done)
 		c->c_keepalive = 0;
-	c->c_ubev = NULL;
+	c->c_us = NULL;
 	c->c_upaused = 0;
 	if (x->x_req_done && x->x_upkeep &&
 	    c->c_resp.hp_state == HTTP_PARSE_DONE &&
-	    evbuffer_get_length(bufferevent_get_input(ubev)) == 0 &&
-	    evbuffer_get_length(bufferevent_get_output(ubev)) == 0)
-		upstream_put(ubev, &c->c_po->po_upstream);
+	    evbuffer_get_length(sock_input(us)) == 0 &&
+	    evbuffer_get_length(sock_output(us)) == 0)
+		upstream_put(us, &c->c_po->po_upstream);
 	else
-		bufferevent_free(ubev);
+		sock_free(us);
 	http_parse_clear(&c->c_resp);
 	proxy_xchg_end(c);
 	proxy_kind_set(c, PROXY_CHANNEL_NONE);
@@ -779,15 +803,15 @@ proxy_resp_done(struct proxy_conn *c)
 	c->c_phase = PROXY_HEAD;
 	c->c_started = 0;
 	http_parse_next(&c->c_req);
-	bufferevent_setcb(c->c_bev, proxy_client_head, proxy_client_write,
+	sock_setcb(c->c_cs, proxy_client_head, proxy_client_write,
 	    proxy_client_event, c);
 	if (c->c_cpaused) {
 		c->c_cpaused = 0;
-		bufferevent_enable(c->c_bev, EV_READ);
+		sock_enable(c->c_cs, EV_READ);
 	}
 	proxy_timer_set(c, c->c_po->po_limits.keepalive_timeout);
-	if (evbuffer_get_length(bufferevent_get_input(c->c_bev)) > 0)
-		proxy_client_head(c->c_bev, c);
+	if (evbuffer_get_length(sock_input(c->c_cs)) > 0)
+		proxy_client_head(c->c_cs, c);
 }
 
 /* Put the queued response headers into the head. */
@@ -817,29 +841,29 @@ proxy_tunnel(struct proxy_conn *c)
 		    proxy_hooks.ph_arg);
 	http_head_strip_hop(hd, 1);
 	proxy_add_queued(x, hd);
-	http_head_write(hd, bufferevent_get_output(c->c_bev));
-	proxy_push(c->c_bev, 1);
+	http_head_write(hd, sock_output(c->c_cs));
+	sock_push(c->c_cs);
 	x->x_resp_sent = 1;
 	c->c_phase = PROXY_TUNNEL;
 	proxy_kind_set(c, PROXY_CHANNEL_WEBSOCKET);
 	if (c->c_po->po_sessions.websocket_ping > 0)
 		c->c_ws = wsframe_new(daemon_base(),
 		    c->c_po->po_sessions.websocket_ping,
-		    bufferevent_get_output(c->c_bev), c->c_bev,
+		    sock_output(c->c_cs), c->c_cs,
 		    proxy_ws_dead, c);
-	bufferevent_setcb(c->c_bev, proxy_tunnel_read, proxy_client_write,
+	sock_setcb(c->c_cs, proxy_tunnel_read, proxy_client_write,
 	    proxy_client_event, c);
-	bufferevent_setcb(c->c_ubev, proxy_tunnel_read, proxy_up_write,
+	sock_setcb(c->c_us, proxy_tunnel_read, proxy_up_write,
 	    proxy_up_event, c);
-	bufferevent_enable(c->c_bev, EV_READ);
-	bufferevent_enable(c->c_ubev, EV_READ);
+	sock_enable(c->c_cs, EV_READ);
+	sock_enable(c->c_us, EV_READ);
 	c->c_cpaused = c->c_upaused = 0;
 	proxy_timer_set(c, c->c_po->po_limits.tunnel_timeout);
-	if (evbuffer_get_length(bufferevent_get_input(c->c_ubev)) > 0)
-		proxy_tunnel_read(c->c_ubev, c);
+	if (evbuffer_get_length(sock_input(c->c_us)) > 0)
+		proxy_tunnel_read(c->c_us, c);
 	if (!c->c_closed &&
-	    evbuffer_get_length(bufferevent_get_input(c->c_bev)) > 0)
-		proxy_tunnel_read(c->c_bev, c);
+	    evbuffer_get_length(sock_input(c->c_cs)) > 0)
+		proxy_tunnel_read(c->c_cs, c);
 }
 
 /*
@@ -858,7 +882,7 @@ proxy_response(struct proxy_conn *c)
 	if (hd->hd_status / 100 == 1 && hd->hd_status != 101) {
 		/* 100 Continue and friends pass through as they are. */
 		http_head_strip_hop(hd, 0);
-		http_head_write(hd, bufferevent_get_output(c->c_bev));
+		http_head_write(hd, sock_output(c->c_cs));
 		http_head_free(hd);
 		skip = c->c_resp.hp_skipbody;
 		http_parse_next(&c->c_resp);
@@ -893,7 +917,7 @@ proxy_response(struct proxy_conn *c)
 		proxy_hooks.ph_response(x, x->x_tag, hd->hd_status, x->x_kind,
 		    proxy_hooks.ph_arg);
 	proxy_add_queued(x, hd);
-	http_head_write(hd, bufferevent_get_output(c->c_bev));
+	http_head_write(hd, sock_output(c->c_cs));
 	x->x_resp_sent = 1;
 	if (x->x_kind == PROXY_CHANNEL_SSE) {
 		proxy_kind_set(c, PROXY_CHANNEL_SSE);
@@ -903,18 +927,18 @@ proxy_response(struct proxy_conn *c)
 		return (c->c_closed ? -1 : 1);
 	}
 	proxy_up_timeouts(c);
-	bufferevent_setcb(c->c_ubev, proxy_up_body, proxy_up_write,
+	sock_setcb(c->c_us, proxy_up_body, proxy_up_write,
 	    proxy_up_event, c);
 	return (1);
 }
 
 /* Upstream bytes while waiting for the response head (see below). */
 static void
-proxy_up_head1(struct bufferevent *bev, void *arg)
+proxy_up_head1(struct sock *s, void *arg)
 {
 	struct proxy_conn	*c = arg;
 	struct proxy_xchg	*x = &c->c_x;
-	struct evbuffer		*in = bufferevent_get_input(bev);
+	struct evbuffer		*in = sock_input(s);
 	size_t			 len, want;
 	unsigned char		*p;
 	ssize_t			 n;
@@ -943,29 +967,29 @@ proxy_up_head1(struct bufferevent *bev, void *arg)
 		if (rc == 1)
 			break;
 	}
-	if (c->c_phase == PROXY_XCHG && c->c_ubev == bev &&
+	if (c->c_phase == PROXY_XCHG && c->c_us == s &&
 	    evbuffer_get_length(in) > 0)
-		proxy_up_body(bev, c);
+		proxy_up_body(s, c);
 }
 
 /* Upstream bytes while waiting for the response head; send what came. */
 static void
-proxy_up_head(struct bufferevent *bev, void *arg)
+proxy_up_head(struct sock *s, void *arg)
 {
 	struct proxy_conn	*c = arg;
 
-	proxy_up_head1(bev, arg);
+	proxy_up_head1(s, arg);
 	if (!c->c_closed)
-		proxy_push(c->c_bev, 1);
+		sock_push(c->c_cs);
 }
 
 /* Upstream bytes of a response body: forward them raw. */
 static void
-proxy_up_body(struct bufferevent *bev, void *arg)
+proxy_up_body(struct sock *s, void *arg)
 {
 	struct proxy_conn	*c = arg;
-	struct evbuffer		*in = bufferevent_get_input(bev);
-	struct evbuffer		*out = bufferevent_get_output(c->c_bev);
+	struct evbuffer		*in = sock_input(s);
+	struct evbuffer		*out = sock_output(c->c_cs);
 	ssize_t			 n;
 
 	proxy_up_timeouts(c);
@@ -981,33 +1005,33 @@ proxy_up_body(struct bufferevent *bev, void *arg)
 			break;
 		evbuffer_remove_buffer(in, out, n);
 	}
-	proxy_push(c->c_bev, 1);
+	sock_push(c->c_cs);
 	if (c->c_resp.hp_state == HTTP_PARSE_DONE) {
 		proxy_resp_done(c);
 		return;
 	}
 	if (evbuffer_get_length(out) >= PROXY_HIGH) {
-		bufferevent_disable(bev, EV_READ);
+		sock_disable(s, EV_READ);
 		c->c_upaused = 1;
 	}
 }
 
 /* The upstream's output drained below the low mark. */
 static void
-proxy_up_write(struct bufferevent *bev, void *arg)
+proxy_up_write(struct sock *s, void *arg)
 {
 	struct proxy_conn	*c = arg;
 
 	if (c->c_cpaused && (c->c_phase == PROXY_TUNNEL ||
 	    (c->c_phase == PROXY_XCHG && !c->c_x.x_req_done))) {
 		c->c_cpaused = 0;
-		bufferevent_enable(c->c_bev, EV_READ);
+		sock_enable(c->c_cs, EV_READ);
 	}
 	if (c->c_uconnected &&
-	    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-		bufferevent_disable(bev, EV_WRITE);
-	if (c->c_drain == bev &&
-	    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+	    evbuffer_get_length(sock_output(s)) == 0)
+		sock_disable(s, EV_WRITE);
+	if (c->c_drain == s &&
+	    evbuffer_get_length(sock_output(s)) == 0)
 		proxy_close(c, "tunnel closed");
 }
 
@@ -1024,47 +1048,45 @@ proxy_retry(struct proxy_conn *c)
 	if (proxy_up_connect(c, 1) == -1)
 		return (-1);
 	x->x_replay = 0;
-	http_head_write(x->x_req, bufferevent_get_output(c->c_ubev));
-	proxy_push(c->c_ubev, c->c_uconnected);
+	http_head_write(x->x_req, sock_output(c->c_us));
+	sock_push(c->c_us);
 	proxy_up_timeouts(c);
 	return (0);
 }
 
 /* The upstream connected, closed, failed or timed out. */
 static void
-proxy_up_event(struct bufferevent *bev, short what, void *arg)
+proxy_up_event(struct sock *s, short what, void *arg)
 {
 	struct proxy_conn	*c = arg;
 	struct proxy_xchg	*x = &c->c_x;
 	const char		*msg;
 	char			 buf[128];
 
-	if (what & BEV_EVENT_CONNECTED) {
-		/* Off with the connect timeout. */
+	if (what & SOCK_CONNECTED) {
 		c->c_uconnected = 1;
-		bufferevent_set_timeouts(bev, NULL, NULL);
 		return;
 	}
 	if (c->c_phase == PROXY_TUNNEL) {
-		if (evbuffer_get_length(bufferevent_get_output(c->c_bev)) > 0) {
+		if (evbuffer_get_length(sock_output(c->c_cs)) > 0) {
 			/* Let the app's last words reach the client. */
-			bufferevent_disable(bev, EV_READ);
-			c->c_drain = c->c_bev;
-			bufferevent_setwatermark(c->c_bev, EV_WRITE, 0, 0);
+			sock_disable(s, EV_READ);
+			c->c_drain = c->c_cs;
+			sock_set_lowmark(c->c_cs, 0);
 			proxy_timer_set(c, PROXY_LINGER_MS);
 			return;
 		}
 		proxy_close(c, "tunnel closed by upstream");
 		return;
 	}
-	if (what & BEV_EVENT_TIMEOUT) {
+	if (what & SOCK_TIMEOUT) {
 		if (!c->c_uconnected)
 			proxy_up_fail(c, 502, "upstream connect timeout");
 		else
 			proxy_up_fail(c, 504, "upstream timeout");
 		return;
 	}
-	if ((what & BEV_EVENT_EOF) &&
+	if ((what & SOCK_EOF) &&
 	    c->c_resp.hp_state == HTTP_PARSE_BODY) {
 		http_parse_eof(&c->c_resp);
 		if (c->c_resp.hp_state == HTTP_PARSE_DONE) {
@@ -1079,7 +1101,7 @@ proxy_up_event(struct bufferevent *bev, short what, void *arg)
 		proxy_up_fail(c, 502, "upstream unreachable");
 		return;
 	}
-	if (what & BEV_EVENT_EOF)
+	if (what & SOCK_EOF)
 		msg = x->x_got ? "upstream closed mid-response" :
 		    "upstream closed before answering";
 	else {
@@ -1099,26 +1121,26 @@ proxy_ws_dead(void *arg, const char *why)
 
 /* Tunnel bytes: copy them to the other side. */
 static void
-proxy_tunnel_read(struct bufferevent *bev, void *arg)
+proxy_tunnel_read(struct sock *s, void *arg)
 {
 	struct proxy_conn	*c = arg;
-	struct bufferevent	*other;
+	struct sock	*other;
 	struct evbuffer		*out;
 
-	other = bev == c->c_bev ? c->c_ubev : c->c_bev;
+	other = s == c->c_cs ? c->c_us : c->c_cs;
 	if (other == NULL)
 		return;
-	out = bufferevent_get_output(other);
+	out = sock_output(other);
 	if (c->c_ws != NULL)
-		wsframe_relay(c->c_ws, bev == c->c_bev,
-		    bufferevent_get_input(bev), out);
+		wsframe_relay(c->c_ws, s == c->c_cs,
+		    sock_input(s), out);
 	else
-		evbuffer_add_buffer(out, bufferevent_get_input(bev));
-	proxy_push(other, 1);
+		evbuffer_add_buffer(out, sock_input(s));
+	sock_push(other);
 	proxy_timer_set(c, c->c_po->po_limits.tunnel_timeout);
 	if (evbuffer_get_length(out) >= PROXY_HIGH) {
-		bufferevent_disable(bev, EV_READ);
-		if (bev == c->c_bev)
+		sock_disable(s, EV_READ);
+		if (s == c->c_cs)
 			c->c_cpaused = 1;
 		else
 			c->c_upaused = 1;
@@ -1160,7 +1182,10 @@ proxy_timer(evutil_socket_t fd, short events, void *arg)
 			proxy_close(c, "keep-alive timeout");
 		return;
 	case PROXY_XCHG:
-		if (c->c_x.x_kind == PROXY_CHANNEL_SSE)
+		if (c->c_x.x_held == PROXY_HOLD_PARKED)
+			proxy_error(c, 503, "request held too long "
+			    "(session state not stored)");
+		else if (c->c_x.x_kind == PROXY_CHANNEL_SSE)
 			proxy_close(c, "stream idle for tunnel_timeout");
 		else
 			proxy_up_fail(c, 504, "upstream timeout");
@@ -1208,14 +1233,7 @@ proxy_accept(int fd, struct sockaddr *sa, int socklen, void *arg)
 		snprintf(c->c_peer, sizeof c->c_peer, "127.0.0.1");
 		break;
 	}
-	c->c_bev = bufferevent_socket_new(daemon_base(), fd,
-	    BEV_OPT_CLOSE_ON_FREE);
-	if (c->c_bev == NULL) {
-		close(fd);
-		config_unref(c->c_po);
-		free(c);
-		return;
-	}
+	c->c_cs = sock_new(daemon_base(), fd);
 	c->c_timer = evtimer_new(daemon_base(), proxy_timer, c);
 	http_parse_init(&c->c_req, HTTP_REQUEST,
 	    po->po_limits.max_header_size);
@@ -1223,12 +1241,12 @@ proxy_accept(int fd, struct sockaddr *sa, int socklen, void *arg)
 	proxy_nconns++;
 	c->c_kind = PROXY_CHANNEL_NONE;
 	metrics_inc(proxy_m_kind[PROXY_CHANNEL_NONE]);
-	bufferevent_setcb(c->c_bev, proxy_client_head, proxy_client_write,
+	sock_setcb(c->c_cs, proxy_client_head, proxy_client_write,
 	    proxy_client_event, c);
-	bufferevent_setwatermark(c->c_bev, EV_WRITE, PROXY_LOW, 0);
-	/* Writing is on by default; proxy_push() turns it on when needed. */
-	bufferevent_disable(c->c_bev, EV_WRITE);
-	bufferevent_enable(c->c_bev, EV_READ);
+	sock_set_lowmark(c->c_cs, PROXY_LOW);
+	/* Writing is on by default; sock_push() turns it on when needed. */
+	sock_disable(c->c_cs, EV_WRITE);
+	sock_enable(c->c_cs, EV_READ);
 	if (po->po_limits.max_connections > 0 &&
 	    proxy_nconns > po->po_limits.max_connections) {
 		proxy_error(c, 503, "too many connections");
@@ -1291,7 +1309,7 @@ proxy_stop(void *arg)
 	for (c = TAILQ_FIRST(&proxy_live); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, c_entry);
 		if (c->c_phase == PROXY_HEAD && !c->c_started &&
-		    evbuffer_get_length(bufferevent_get_input(c->c_bev)) == 0)
+		    evbuffer_get_length(sock_input(c->c_cs)) == 0)
 			proxy_close(c, "stopping");
 	}
 }

@@ -65,6 +65,17 @@ int		 proxy_xchg_client_fd(struct proxy_xchg *);
 const struct policy *proxy_xchg_policy(struct proxy_xchg *);
 
 /*
+ * Inside ph_request only: do not forward this request to the app yet.  The
+ * exchange waits (client bytes stay buffered, at most upstream_timeout,
+ * then 503) until proxy_xchg_resume().  ph_done still comes exactly once,
+ * also when the client goes away while the request is held; after it the
+ * xchg must not be resumed.
+ */
+void		 proxy_xchg_hold(struct proxy_xchg *);
+/* Forward a held request now (from any loop callback, until ph_done). */
+void		 proxy_xchg_resume(struct proxy_xchg *);
+
+/*
  * Listen as the policy in force says (or on systemd's "proxy" socket) and
  * start relaying; registers the reload, stop and busy hooks.  0, or -1
  * with *cause.

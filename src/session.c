@@ -52,6 +52,7 @@
 #define SF_UNLOADED		0x04
 #define SF_GONE			0x08
 #define SF_WHEEL		0x10
+#define SF_UNSTORED		0x20	/* created; its first commit pending */
 
 struct session {
 	struct session		*s_hnext;	/* hash chain */
@@ -213,6 +214,20 @@ int
 session_gone(const struct session *s)
 {
 	return ((s->s_flags & SF_GONE) != 0);
+}
+
+/* Whether the session's creation is known to be committed. */
+int
+session_stored(const struct session *s)
+{
+	return ((s->s_flags & SF_UNSTORED) == 0);
+}
+
+/* The store committed the session's creation. */
+void
+session_set_stored(struct session *s)
+{
+	s->s_flags &= ~SF_UNSTORED;
 }
 
 /* Fill a store record from the session. */
@@ -569,6 +584,7 @@ session_request(const char *key, const char *ip, int *created)
 		s = session_create(key, ip, now);
 		metrics_inc(session_m_created);
 		*created = 1;
+		s->s_flags |= SF_UNSTORED;
 		s->s_requests++;
 		session_persist(s, 0);
 	} else {

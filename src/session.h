@@ -99,6 +99,13 @@ unsigned	 session_channels(const struct session *);
 int		 session_gone(const struct session *);
 void		 session_get_rec(const struct session *, struct session_rec *);
 
+/*
+ * Whether a session made by session_request() is known to be committed to
+ * the store (restored ones are); set by whoever waited for the commit.
+ */
+int		 session_stored(const struct session *);
+void		 session_set_stored(struct session *);
+
 /* How many sessions the table holds, in all and in one state. */
 size_t		 session_count(void);
 size_t		 session_count_state(enum session_state);

@@ -5,6 +5,13 @@
  * response that sessions.live selects is a live channel of the session
  * until the exchange ends.  Live client sockets get TCP keepalive so that
  * a browser that vanished without a FIN is noticed.
+ *
+ * A request for a session whose creation is not committed yet is held
+ * (proxy_xchg_hold) until the store says it is (store_when_durable): so
+ * neither the app nor the client hears of a session that a kill -9 could
+ * still lose.  Other requests cost one flag test.  The tag outlives the
+ * exchange when the client goes away while held: the store's callback has
+ * it and frees it.
  */
 #include <sys/socket.h>
 
@@ -22,11 +29,15 @@
 #include "session.h"
 #include "sessionhook.h"
 #include "sessionkey.h"
+#include "store.h"
 
 /* What the proxy keeps with an exchange for us. */
 struct sessionhook_tag {
-	struct session	*st_session;
-	int		 st_live;	/* counted as a live channel */
+	struct session		*st_session;
+	struct proxy_xchg	*st_held;	/* held until durable, or NULL */
+	int			 st_live;	/* counted as a live channel */
+	int			 st_waiting;	/* the store has us as a waiter */
+	int			 st_ended;	/* ph_done came while waiting */
 };
 
 /* Header lookup for sessionkey_find(). */
@@ -49,6 +60,26 @@ sessionhook_cookie_is_key(const struct policy *po)
 			return (1);
 	}
 	return (0);
+}
+
+/* The session is committed: let its held request go on. */
+static void
+sessionhook_durable(void *arg)
+{
+	struct sessionhook_tag	*st = arg;
+	struct proxy_xchg	*x = st->st_held;
+
+	st->st_waiting = 0;
+	st->st_held = NULL;
+	session_set_stored(st->st_session);
+	if (st->st_ended) {
+		session_unref(st->st_session);
+		free(st);
+		return;
+	}
+	/* This may end the exchange (and free st) before it returns. */
+	if (x != NULL)
+		proxy_xchg_resume(x);
 }
 
 /* A request head: find or make the session, forward its key. */
@@ -77,10 +108,18 @@ sessionhook_request(struct proxy_xchg *x, void *arg)
 	}
 	if (fh != NULL && *fh != '\0')
 		proxy_xchg_header_add(x, fh, key);
-	st = xmalloc(sizeof *st);
+	st = xcalloc(1, sizeof *st);
 	st->st_session = session_request(key, proxy_xchg_client_ip(x),
 	    &created);
-	st->st_live = 0;
+	if (!session_stored(st->st_session)) {
+		/* Runs at once when nothing is queued or there is no store. */
+		st->st_waiting = 1;
+		store_when_durable(sessionhook_durable, st);
+		if (st->st_waiting) {
+			st->st_held = x;
+			proxy_xchg_hold(x);
+		}
+	}
 	return (st);
 }
 
@@ -192,6 +231,12 @@ sessionhook_done(void *tag, enum proxy_channel kind, void *arg)
 		log_debug("session %s: live channel closed",
 		    session_key(st->st_session));
 		session_channel_close(st->st_session);
+	}
+	if (st->st_waiting) {
+		/* The client went away while held: the store frees st. */
+		st->st_ended = 1;
+		st->st_held = NULL;
+		return;
 	}
 	session_unref(st->st_session);
 	free(st);

@@ -20,12 +20,12 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include "clock.h"
 #include "daemon.h"
 #include "log.h"
+#include "sock.h"
 #include "upstream.h"
 
 /* Idle connections are closed after this; apps often use 5 s or more. */
@@ -35,7 +35,7 @@
 
 struct upstream_idle {
 	TAILQ_ENTRY(upstream_idle)	 ui_entry;
-	struct bufferevent		*ui_bev;
+	struct sock		*ui_sock;
 	struct addr			 ui_addr;
 	int64_t				 ui_since;
 };
@@ -61,23 +61,23 @@ upstream_drop(struct upstream_idle *ui)
 {
 	TAILQ_REMOVE(&upstream_pool, ui, ui_entry);
 	upstream_npool--;
-	bufferevent_free(ui->ui_bev);
+	sock_free(ui->ui_sock);
 	free(ui);
 }
 
 /* An idle connection got bytes or EOF: it cannot be reused. */
 static void
-upstream_idle_read(struct bufferevent *bev, void *arg)
+upstream_idle_read(struct sock *s, void *arg)
 {
-	(void)bev;
+	(void)s;
 	upstream_drop(arg);
 }
 
 /* An idle connection closed, failed or timed out. */
 static void
-upstream_idle_event(struct bufferevent *bev, short what, void *arg)
+upstream_idle_event(struct sock *s, short what, void *arg)
 {
-	(void)bev;
+	(void)s;
 	(void)what;
 	upstream_drop(arg);
 }
@@ -102,13 +102,12 @@ upstream_sweep(evutil_socket_t fd, short events, void *arg)
 }
 
 /* Take a parked connection or make a new one. */
-struct bufferevent *
+struct sock *
 upstream_get(const struct addr *ad, msec_t connect_timeout, int fresh,
     int *reused, char **cause)
 {
 	struct upstream_idle	*ui;
-	struct bufferevent	*bev;
-	struct timeval		 tv;
+	struct sock	*s;
 	int			 fd, one = 1;
 
 	if (!fresh) {
@@ -116,13 +115,13 @@ upstream_get(const struct addr *ad, msec_t connect_timeout, int fresh,
 		    ui_entry) {
 			if (!upstream_same(&ui->ui_addr, ad))
 				continue;
-			bev = ui->ui_bev;
+			s = ui->ui_sock;
 			TAILQ_REMOVE(&upstream_pool, ui, ui_entry);
 			upstream_npool--;
 			free(ui);
-			bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
+			sock_setcb(s, NULL, NULL, NULL, NULL);
 			*reused = 1;
-			return (bev);
+			return (s);
 		}
 	}
 	*reused = 0;
@@ -134,51 +133,41 @@ upstream_get(const struct addr *ad, msec_t connect_timeout, int fresh,
 	}
 	if (ad->ad_family != AF_UNIX)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	bev = bufferevent_socket_new(daemon_base(), fd, BEV_OPT_CLOSE_ON_FREE);
-	if (bev == NULL) {
-		close(fd);
-		*cause = "cannot create a bufferevent";
-		return (NULL);
-	}
-	if (connect_timeout > 0) {
-		tv.tv_sec = connect_timeout / 1000;
-		tv.tv_usec = (connect_timeout % 1000) * 1000;
-		bufferevent_set_timeouts(bev, NULL, &tv);
-	}
-	if (bufferevent_socket_connect(bev, (struct sockaddr *)&ad->ad_ss,
-	    ad->ad_len) != 0) {
-		*cause = strerror(errno != 0 ? errno : ECONNREFUSED);
-		bufferevent_free(bev);
+	s = sock_new(daemon_base(), fd);
+	if (sock_connect(s, (struct sockaddr *)&ad->ad_ss, ad->ad_len,
+	    connect_timeout) != 0) {
+		*cause = strerror(errno);
+		sock_free(s);
 		return (NULL);
 	}
 	upstream_nopened++;
 	log_debug("upstream: connection %llu to %s", upstream_nopened,
 	    ad->ad_text);
-	return (bev);
+	return (s);
 }
 
 /* Park a connection. */
 void
-upstream_put(struct bufferevent *bev, const struct addr *ad)
+upstream_put(struct sock *s, const struct addr *ad)
 {
 	struct upstream_idle	*ui;
 	struct timeval		 tv = { 1, 0 };
 
 	if (upstream_npool >= UPSTREAM_IDLE_MAX ||
-	    evbuffer_get_length(bufferevent_get_input(bev)) != 0) {
-		bufferevent_free(bev);
+	    evbuffer_get_length(sock_input(s)) != 0) {
+		sock_free(s);
 		return;
 	}
 	ui = xcalloc(1, sizeof *ui);
-	ui->ui_bev = bev;
+	ui->ui_sock = s;
 	ui->ui_addr = *ad;
 	ui->ui_since = clock_mono_ms();
-	bufferevent_setcb(bev, upstream_idle_read, NULL, upstream_idle_event,
+	sock_setcb(s, upstream_idle_read, NULL, upstream_idle_event,
 	    ui);
 	/* Usually already so: the owner's writes drained, reading is on. */
-	if (bufferevent_get_enabled(bev) != EV_READ) {
-		bufferevent_disable(bev, EV_WRITE);
-		bufferevent_enable(bev, EV_READ);
+	if (sock_enabled(s) != EV_READ) {
+		sock_disable(s, EV_WRITE);
+		sock_enable(s, EV_READ);
 	}
 	TAILQ_INSERT_TAIL(&upstream_pool, ui, ui_entry);
 	upstream_npool++;

@@ -9,19 +9,19 @@
 
 #include "config.h"
 
-struct bufferevent;
+struct sock;
 
 /*
  * A connection to addr: the most recently parked idle one (*reused = 1)
  * unless fresh is set, else a new one whose connect is under way (the
- * caller sees BEV_EVENT_CONNECTED, or an error or a write timeout after
+ * caller sees SOCK_CONNECTED, or an error or a write timeout after
  * connect_timeout).  NULL with *cause when a socket cannot even be made.
  */
-struct bufferevent	*upstream_get(const struct addr *, msec_t connect_timeout,
+struct sock	*upstream_get(const struct addr *, msec_t connect_timeout,
 			    int fresh, int *reused, char **cause);
 
 /* Park a connection whose last response ended cleanly. */
-void			 upstream_put(struct bufferevent *, const struct addr *);
+void			 upstream_put(struct sock *, const struct addr *);
 
 /* Close every idle connection (the upstream changed, or at exit). */
 void			 upstream_flush(void);

@@ -15,10 +15,10 @@
 #include <string.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include "log.h"
+#include "sock.h"
 #include "wsframe.h"
 
 #define WSFRAME_OP_PONG		0xa
@@ -30,7 +30,7 @@ struct wsframe {
 	struct event		*wf_timer;
 	int64_t			 wf_interval;
 	struct evbuffer		*wf_to_client;
-	struct bufferevent	*wf_client;	/* to wake for a ping, or NULL */
+	struct sock	*wf_client;	/* to wake for a ping, or NULL */
 	wsframe_dead_cb		 wf_dead;
 	void			*wf_arg;
 	uint64_t		 wf_app_left;	/* app payload still to pass */
@@ -199,7 +199,7 @@ wsframe_tick(struct wsframe *wf)
 	if (wf->wf_app_left == 0) {
 		wsframe_send_ping(wf);	/* between frames now */
 		if (wf->wf_client != NULL)
-			bufferevent_enable(wf->wf_client, EV_WRITE);
+			sock_enable(wf->wf_client, EV_WRITE);
 	} else
 		wf->wf_pending = 1;	/* at the end of this frame */
 	return (0);
@@ -224,7 +224,7 @@ wsframe_timer_cb(evutil_socket_t fd, short events, void *arg)
 /* Start pinging a tunnel. */
 struct wsframe *
 wsframe_new(struct event_base *base, int64_t interval_ms,
-    struct evbuffer *to_client, struct bufferevent *client,
+    struct evbuffer *to_client, struct sock *client,
     wsframe_dead_cb dead, void *arg)
 {
 	struct wsframe	*wf;

@@ -13,7 +13,7 @@
 
 #include <stdint.h>
 
-struct bufferevent;
+struct sock;
 struct evbuffer;
 struct event_base;
 struct wsframe;
@@ -23,12 +23,12 @@ typedef void (*wsframe_dead_cb)(void *arg, const char *why);
 
 /*
  * Start pinging every interval_ms on a tunnel whose client-bound output is
- * to_client; client, when not NULL, is the bufferevent that owns it and has
+ * to_client; client, when not NULL, is the sock that owns it and has
  * writing turned on when a ping is queued from the timer.  base may be
  * NULL (tests drive wsframe_tick() themselves).
  */
 struct wsframe	*wsframe_new(struct event_base *, int64_t interval_ms,
-		    struct evbuffer *to_client, struct bufferevent *client,
+		    struct evbuffer *to_client, struct sock *client,
 		    wsframe_dead_cb, void *arg);
 void		 wsframe_free(struct wsframe *);
 

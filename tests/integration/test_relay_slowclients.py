@@ -39,10 +39,15 @@ class SlowClientsTest(relay.RelayCase, unittest.TestCase):
         t = threading.Thread(target=trickle, daemon=True)
         t.start()
         time.sleep(1.0)
+        # One session for the normal requests: a new session's first
+        # request waits for its commit (an fsync), which measures the
+        # disk, not the relay.
+        st, h, body = relay.get(self.jd.port, "/plain")
+        cookie = {"Cookie": h["set-cookie"][0].split(";", 1)[0]}
         worst = 0
         for i in range(20):
             t0 = time.monotonic()
-            st, h, body = relay.get(self.jd.port, "/plain")
+            st, h, body = relay.get(self.jd.port, "/plain", headers=cookie)
             worst = max(worst, time.monotonic() - t0)
             self.assertEqual((st, body), (200, b"hello\n"))
         stop.set()

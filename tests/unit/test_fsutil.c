@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -281,6 +282,75 @@ START_TEST(test_stop)
 }
 END_TEST
 
+/* A thread that keeps exchanging two names (a directory and a link). */
+struct swapper {
+	char		 sw_a[PATH_MAX], sw_b[PATH_MAX];
+	volatile int	 sw_stop;
+	unsigned long	 sw_swaps;
+};
+
+/* Exchange sw_a and sw_b atomically until told to stop. */
+static void *
+swapper_main(void *arg)
+{
+	struct swapper	*sw = arg;
+
+	while (!sw->sw_stop) {
+		if (renameat2(AT_FDCWD, sw->sw_a, AT_FDCWD, sw->sw_b,
+		    RENAME_EXCHANGE) == 0)
+			sw->sw_swaps++;
+		usleep(20);
+	}
+	return (NULL);
+}
+
+/*
+ * A directory inside the tree exchanged with a link to the outside while
+ * the tree is removed, 100 times: the link is removed as a link, nothing
+ * outside is touched, and the tree is gone every time (it used to stay
+ * when the name was a link again by the time the emptied directory was
+ * to be removed, or when a swap between fstatat and statx made it look
+ * like a mount point).
+ */
+START_TEST(test_swap_race)
+{
+	struct swapper	 sw;
+	pthread_t	 th;
+	char		 p[PATH_MAX], q[PATH_MAX], rel[64];
+	unsigned long	 swaps = 0;
+	int		 round, i;
+
+	mkd("out");
+	mkd("out/in");
+	mkfile("out/keep", 5);
+	mkfile("out/in/keep", 5);
+	for (round = 0; round < 100; round++) {
+		mkd("t");
+		mkd("t/a");
+		mkd("t/a/sub");
+		for (i = 0; i < 50; i++) {
+			snprintf(rel, sizeof rel, "t/a/sub/f%d", i);
+			mkfile(rel, 1);
+		}
+		ck_assert_int_eq(symlink(at(p, "out"), at(q, "t/a/alt")), 0);
+		memset(&sw, 0, sizeof sw);
+		at(sw.sw_a, "t/a/sub");
+		at(sw.sw_b, "t/a/alt");
+		ck_assert_int_eq(pthread_create(&th, NULL, swapper_main, &sw),
+		    0);
+		usleep(100);
+		ck_assert_int_eq(fsutil_remove(at(p, "t"), NULL, NULL), 0);
+		sw.sw_stop = 1;
+		pthread_join(th, NULL);
+		swaps += sw.sw_swaps;
+		ck_assert_msg(!exists("t"), "round %d: the tree stayed", round);
+		ck_assert(exists("out/keep"));
+		ck_assert(exists("out/in/keep"));
+	}
+	ck_assert_uint_gt(swaps, 100);
+}
+END_TEST
+
 static int	async_calls;
 static int	async_error[4];
 static char	async_path[4][PATH_MAX];
@@ -359,6 +429,7 @@ fsutil_suite(void)
 	tcase_add_test(tc, test_locked);
 	tcase_add_test(tc, test_locks_snapshot);
 	tcase_add_test(tc, test_stop);
+	tcase_add_test(tc, test_swap_race);
 	tcase_add_test(tc, test_async);
 	suite_add_tcase(s, tc);
 	return (s);
