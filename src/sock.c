@@ -4,10 +4,10 @@
  * Two events (read, write) and two evbuffers, with the rules of a libevent
  * socket bufferevent: the write event is in the loop only while writing is
  * on and there is output (or a connect is pending); adding output with
- * writing on puts it there.  A read is one readv() into space reserved in
- * the input, sized by what the last reads got: 4 KiB to start, doubling
- * while reads fill it, up to 64 KiB, so a request head costs a small
- * buffer and a large body few system calls.
+ * writing on puts it there.  A read is one readv() that takes all the
+ * socket holds (see sock_readcb), into a reservation that starts at 4 KiB
+ * and follows what the reads get, up to 64 KiB: a request head costs a
+ * small buffer, a large body few system calls.
  *
  * A callback may free the sock.  Every handler holds a reference while it
  * runs callbacks; sock_free() on a sock in use only marks it and turns its
@@ -146,43 +146,56 @@ sock_event(struct sock *s, short what, int error)
 	}
 }
 
-/* The socket is readable. */
+/*
+ * The socket is readable: one readv() into the space reserved in the input
+ * and, past it, a spill buffer, so that a single call takes everything
+ * the socket holds (up to 64 KiB more) whatever the guess.  Spilled bytes
+ * are copied in and make the next reservation larger; reads that use
+ * little of it make it smaller again.
+ */
 static void
 sock_readcb(evutil_socket_t fd, short events, void *arg)
 {
+	static char		 spill[SOCK_READ_MAX + 128];
 	struct sock		*s = arg;
 	struct evbuffer_iovec	 v[2];
-	struct iovec		 iov[2];
-	size_t			 want = s->s_rdsize;
+	struct iovec		 iov[3];
+	size_t			 room = 0, got;
 	ssize_t			 n;
 	int			 i, nv, error;
 
 	(void)events;
-	nv = evbuffer_reserve_space(s->s_in, (ev_ssize_t)want, v, 2);
+	nv = evbuffer_reserve_space(s->s_in, (ev_ssize_t)s->s_rdsize, v, 2);
 	if (nv < 0)
 		fatal_oom();
 	for (i = 0; i < nv; i++) {
 		iov[i].iov_base = v[i].iov_base;
 		iov[i].iov_len = v[i].iov_len;
+		room += v[i].iov_len;
 	}
-	n = readv(fd, iov, nv);
+	iov[nv].iov_base = spill;
+	iov[nv].iov_len = sizeof spill;
+	n = readv(fd, iov, nv + 1);
 	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
 	    errno == EINTR))
 		return;
 	s->s_refs++;
 	if (n > 0) {
-		/* Hand back the space the read did not fill. */
+		got = (size_t)n;
 		for (i = 0; i < nv; i++) {
-			if ((size_t)n < v[i].iov_len)
-				v[i].iov_len = (size_t)n;
-			n -= (ssize_t)v[i].iov_len;
+			if (got < v[i].iov_len)
+				v[i].iov_len = got;
+			got -= v[i].iov_len;
 		}
 		evbuffer_commit_space(s->s_in, v, nv);
-		if (v[0].iov_len + (nv > 1 ? v[1].iov_len : 0) >= want) {
-			if (s->s_rdsize < SOCK_READ_MAX / 2)
+		if (got > 0 && evbuffer_add(s->s_in, spill, got) != 0)
+			fatal_oom();
+		if ((size_t)n > room) {
+			if (s->s_rdsize < SOCK_READ_MAX)
 				s->s_rdsize = (s->s_rdsize + 128) * 2 - 128;
-		} else
-			s->s_rdsize = SOCK_READ_MIN;
+		} else if ((size_t)n < s->s_rdsize / 4 &&
+		    s->s_rdsize > SOCK_READ_MIN)
+			s->s_rdsize = (s->s_rdsize + 128) / 2 - 128;
 		if (s->s_readcb != NULL)
 			s->s_readcb(s, s->s_arg);
 	} else {
