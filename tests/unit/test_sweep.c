@@ -353,6 +353,52 @@ START_TEST(test_max_size)
 }
 END_TEST
 
+/*
+ * A wide tree, so that both walkers take part: the counts of the two add
+ * up, and max_size sees the candidates of both.
+ */
+START_TEST(test_wide)
+{
+	struct cache_entry	ce;
+	struct sweep_result	res;
+	char			path[PATH_MAX], rel[64];
+	int			d, f;
+
+	mkd("c");
+	for (d = 0; d < 40; d++) {
+		snprintf(rel, sizeof rel, "c/d%02d", d);
+		mkd(rel);
+		for (f = 0; f < 10; f++) {
+			snprintf(rel, sizeof rel, "c/d%02d/f%d", d, f);
+			/* Old ones are 2 h old; new ones 1 to 10 min. */
+			mkfile(rel, 10, f % 2 ? 2 * HOUR : (d * 10 + f + 1) *
+			    1000);
+		}
+		snprintf(rel, sizeof rel, "c/top%02d", d);
+		mkfile(rel, 1, d % 2 ? 2 * HOUR : 0);
+	}
+	entry(&ce, path, "c", NULL, 0);
+	sweep_run(&ce, 0, now, &res, NULL);
+	ck_assert_int_eq(res.sr_status, 0);
+	ck_assert_uint_eq(res.sr_files, 40 * 5 + 20);
+	ck_assert_uint_eq(res.sr_bytes, 40 * 5 * 10 + 20);
+	ck_assert_uint_eq(res.sr_dirs, 0);
+	ck_assert_uint_eq(res.sr_size, 40 * 5 * 10 + 20);
+	ck_assert_uint_eq(res.sr_errors, 0);
+	ck_assert(exists("c/d00/f0"));
+	ck_assert(!exists("c/d39/f9"));
+
+	/* max_size: the oldest of what is left, wherever it was seen. */
+	ce.ce_max_size = 40 * 5 * 10 + 20 - 100;
+	sweep_run(&ce, 0, now, &res, NULL);
+	ck_assert_int_eq(res.sr_status, 0);
+	ck_assert_uint_eq(res.sr_files, 10);
+	ck_assert(!exists("c/d39/f8"));	/* the oldest of the new ones */
+	ck_assert(exists("c/d00/f0"));	/* the newest */
+	ck_assert(exists("c/top00"));	/* size 1, new */
+}
+END_TEST
+
 START_TEST(test_stop)
 {
 	struct cache_entry	ce;
@@ -389,6 +435,7 @@ sweep_suite(void)
 	tcase_add_test(tc, test_locked);
 	tcase_add_test(tc, test_max_size);
 	tcase_add_test(tc, test_stop);
+	tcase_add_test(tc, test_wide);
 	suite_add_tcase(s, tc);
 	return (s);
 }
