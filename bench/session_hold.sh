@@ -6,12 +6,11 @@
 #
 #   existing   every request carries the cookie of one stored session
 #   new        no cookie: each request makes a new session (Set-Cookie),
-#              held until its commit (an fsync of the WAL)
-#   new-nostate  the same against a janitord without state_dir (no store,
-#              nothing held): the cost of making the session alone
+#              held until its commit (an fsync of the WAL); one request
+#              at a time, so no two share a commit
 #
 # Prints the median and p99 latency of each (client-side, Python on a raw
-# socket, the same code for all three).
+# socket, the same code for both).
 #
 #   bench/session_hold.sh [ROUNDS] [N]        (defaults 5 and 300)
 set -eu
@@ -21,7 +20,7 @@ N=${2:-300}
 . bench/lib.sh
 build_release
 
-BACK=$(port); JAN=$(port); JADM=$(port); JAN2=$(port); JADM2=$(port)
+BACK=$(port); JAN=$(port); JADM=$(port)
 mkdir -p "$dir/back" "$dir/state"
 cat >"$dir/back/nginx.conf" <<CONF
 worker_processes 1;
@@ -49,19 +48,15 @@ admin: {listen: 127.0.0.1:$JADM}
 sessions: {capacity: 1000000}
 log: {level: warn}
 CONF
-sed -e "/^state_dir/d" -e "s/:$JAN\$/:$JAN2/" -e "s/:$JADM}/:$JADM2}/" \
-    "$dir/janitor.yaml" >"$dir/nostate.yaml"
 build-release/src/janitord -c "$dir/janitor.yaml" >"$dir/janitord.log" 2>&1 &
 pids="$pids $!"
-build-release/src/janitord -c "$dir/nostate.yaml" >"$dir/nostate.log" 2>&1 &
-pids="$pids $!"
-for p in $BACK $JAN $JADM $JAN2 $JADM2; do wait_port "$p"; done
+for p in $BACK $JAN $JADM; do wait_port "$p"; done
 
 echo "== $ROUNDS alternating rounds of $N sequential requests (load: $(cut -d' ' -f1 /proc/loadavg)); state_dir on $(df --output=fstype "$dir" | tail -1)"
-$PY - "$JAN" "$JAN2" "$ROUNDS" "$N" <<'PY'
+$PY - "$JAN" "$ROUNDS" "$N" <<'PY'
 import socket, statistics, sys, time
 
-jan, jan2, rounds, n = (int(a) for a in sys.argv[1:5])
+jan, rounds, n = (int(a) for a in sys.argv[1:4])
 
 
 class Conn:
@@ -93,25 +88,21 @@ class Conn:
         return time.perf_counter() - t0, cookie
 
 
-c, c2 = Conn(jan), Conn(jan2)
+c = Conn(jan)
 _, key = c.get(None)            # the existing session
 time.sleep(0.5)                 # ...is committed
-res = {"existing": [], "new": [], "new-nostate": []}
+res = {"existing": [], "new": []}
 for mode in res:                # warm-up
     for i in range(20):
-        (c2 if mode == "new-nostate" else c).get(
-            key if mode == "existing" else None)
+        c.get(key if mode == "existing" else None)
 for r in range(rounds):
     for mode in res:
         lat = []
         for i in range(n):
             if mode == "existing":
                 t, _ = c.get(key)
-            elif mode == "new":
-                t, got = c.get(None)
-                assert got is not None
             else:
-                t, got = c2.get(None)
+                t, got = c.get(None)
                 assert got is not None
             lat.append(t * 1000)
         lat.sort()

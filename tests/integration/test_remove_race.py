@@ -25,6 +25,7 @@ import sessiontest
 POLICY = """
 listen: 127.0.0.1:{port}
 upstream: 127.0.0.1:{upstream_port}
+state_dir: {dir}
 admin:
   listen: 127.0.0.1:{admin_port}
 on_expire:
@@ -87,6 +88,7 @@ class RemoveRace(unittest.TestCase):
     def setUp(self):
         if getattr(libc, "renameat2", None) is None:
             self.skipTest("no renameat2 in this libc")
+        http.server.ThreadingHTTPServer.request_queue_size = 256
         self.app = http.server.ThreadingHTTPServer(("127.0.0.1", 0), App)
         self.app.daemon_threads = True
         threading.Thread(target=self.app.serve_forever, daemon=True).start()
@@ -110,11 +112,21 @@ class RemoveRace(unittest.TestCase):
         self.jd.start()
         self.addCleanup(self.jd.__exit__, None, None, None)
 
-    def request(self, sock, reader, key):
-        sock.sendall(("GET / HTTP/1.1\r\nHost: t\r\nCookie: janitor_sid=%s"
-                      "\r\n\r\n" % key).encode())
-        st, h, body = reader.response()
-        self.assertEqual(st, 200)
+    def requests(self, keys):
+        """One request per key, all at once: a new session's first
+        request waits for its commit, and these share one."""
+        socks = []
+        for key in keys:
+            s = relay.connect(self.jd.port)
+            s.sendall(("GET / HTTP/1.1\r\nHost: t\r\nCookie: janitor_sid="
+                       "%s\r\nConnection: close\r\n\r\n" % key).encode())
+            socks.append(s)
+        for s in socks:
+            try:
+                st, h, body = relay.Reader(s).response()
+            finally:
+                s.close()
+            self.assertEqual(st, 200)
 
     def tree(self, key):
         """sessions/KEY/a/b/sub (FILES files) and a/b/alt -> outside."""
@@ -127,8 +139,6 @@ class RemoveRace(unittest.TestCase):
         return os.path.join(b, "sub"), os.path.join(b, "alt")
 
     def test_swap_race(self):
-        sock = relay.connect(self.jd.port)
-        reader = relay.Reader(sock)
         swaps = [0]
         errors = []
         t0 = time.monotonic()
@@ -151,8 +161,7 @@ class RemoveRace(unittest.TestCase):
                 except Exception as e:  # noqa: BLE001
                     errors.append(e)
 
-            for k in keys:
-                self.request(sock, reader, k)
+            self.requests(keys)
             # The sessions expire after_disconnect (50 ms) from now.
             th = threading.Thread(target=racer)
             th.start()
@@ -165,7 +174,6 @@ class RemoveRace(unittest.TestCase):
                 stop.set()
                 th.join()
         took = time.monotonic() - t0
-        sock.close()
         self.assertEqual(errors, [])
         self.assertEqual(snapshot(self.out), self.before)
         self.assertEqual(os.listdir(self.sessions), [])
