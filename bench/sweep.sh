@@ -1,119 +1,97 @@
 #!/bin/sh
-# The cache sweeper against find(1) on identical trees, in the same run:
-#   1. FILES files (half of them two hours old, 1,000 to a directory) made
-#      twice by bench/mktree.py; caches dropped (when allowed) and both
-#      trees read once so the page cache holds both alike; then a POST
-#      /sweep of janitord on A (age 1h) and `find B -mmin +60 -delete` are
-#      timed, with a sync (not timed) after each.  Target: janitord <= 1.0x
-#      find.
-#   2. The proxy's latency (wrk, paced to 10 connections x 1 request/ms,
-#      through janitord to nginx) without a sweep, then while a third such
-#      tree is swept.  Target: p99 during <= 1.2x p99 without.
+# The cache sweeper against find(1) on identical trees, in the same run.
 #
-#   bench/sweep.sh [BUILD_DIR] [FILES] [WORK_DIR]
-#   (WORK_DIR defaults to /tmp: the file system being swept matters.)
+#   bench/sweep.sh [FILES] [WORK_DIR] [ROUNDS]
+#   (FILES 1000000, WORK_DIR /tmp: the file system being swept matters;
+#   ROUNDS 3.  With BENCH_LOCK=/path each round runs under flock(1) on it,
+#   so that a long run does not keep other benchmarks out for long.)
+#
+# 1. Each round makes two trees of FILES files (bench/mktree.py: 1,000 to
+#    a directory, every other file and directory two hours old), syncs
+#    and stats every entry of both (`find -mmin -0`), so both start with
+#    all their metadata in the page cache.  (Dropping the caches instead
+#    made whichever went first up to 2.7x slower: the two trees share
+#    block groups, so the first one re-reads the bitmaps for both.)  Then janitord (release build,
+#    POST /sweep, age 1h) sweeps one and `find TREE -mmin +60 -delete`
+#    the other; odd rounds janitord first, even rounds find first, with a
+#    sync (not timed) after each.  find runs at this script's priority;
+#    janitord's walkers run as janitord runs them (nice 10, lowest
+#    best-effort I/O level), so a busy machine slows janitord more.
+#    Reported: both wall and CPU times per round, the medians and the
+#    median of the per-round ratios.  Target: janitord <= 1.0x find.
+# 2. The proxy's latency (wrk, 10 connections paced to one request per ms
+#    each, through janitord to nginx) for SECS without a sweep and for
+#    SECS while a fresh tree of FILES files is swept, in alternating order
+#    per round; the medians of the p99s.  Target: during <= 1.2x without.
+#
+# janitord's cache entries are J and K under the scratch directory; a tree
+# is renamed to J or K only when it is to be swept, so the first periodic
+# sweep (1 s after start) finds nothing and the next is a day away.
 set -eu
 cd "$(dirname "$0")/.."
-build=${1:-build}
-files=${2:-1000000}
-work=${3:-/tmp}
-jd=$build/src/janitord
-[ -x "$jd" ] || { echo "build first: ninja -C $build" >&2; exit 1; }
+. bench/lib.sh
+files=${1:-1000000}
+work=${2:-/tmp}
+rounds=${3:-3}
+secs=${SECS:-5}
 
-tmp=$(mktemp -d "$work/janitor-bench-sweep.XXXXXX")
-pids=""
-cleanup() {
-	for p in $pids; do kill "$p" 2>/dev/null || true; done
-	sleep 0.2
-	rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
+trees=$(mktemp -d "$work/janitor-bench-sweep.XXXXXX")
+trap 'cleanup; rm -rf "$trees"' EXIT INT TERM
 
+build_release
+jd=build-release/src/janitord
 ms() { date +%s%3N; }
-port() {
-	/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-waitport() {
-	/usr/bin/python3 - "$1" <<'PY'
-import socket, sys, time
-for _ in range(400):
-    try:
-        socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.2).close()
-        break
-    except OSError:
-        time.sleep(0.05)
-PY
-}
-count() { find "$1" -type f | wc -l; }
+count() { find "$1" -type f 2>/dev/null | wc -l; }
 # CPU time (user + system) a process has used so far, in milliseconds.
 cpu_ms() {
 	awk -v hz="$(getconf CLK_TCK)" '{ print int(($14 + $15) * 1000 / hz) }' \
 	    "/proc/$1/stat"
 }
-
-echo "making two trees of $files files in $tmp ..."
-t0=$(ms)
-/usr/bin/python3 bench/mktree.py "$tmp/A" "$files"
-/usr/bin/python3 bench/mktree.py "$tmp/B" "$files"
-sync
-echo "  made in $(( $(ms) - t0 )) ms"
-# Same cache state for both: cold if we may drop caches, then read once.
-sync
-echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true
-find "$tmp/A" "$tmp/B" -printf '' 2>/dev/null
+# The median of the numbers on standard input.
+median() {
+	sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "-";
+	    else if (NR % 2) print v[(NR + 1) / 2];
+	    else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+# Make TREE, the same way every time.
+mktree() { $PY bench/mktree.py "$1" "$files"; }
+# Write the trees out, then stat every entry of them.
+warm() {
+	sync
+	find "$@" -mmin -0 2>/dev/null || true
+}
+lock() {
+	if [ -n "${BENCH_LOCK:-}" ]; then
+		exec 9>"$BENCH_LOCK"
+		flock 9
+	fi
+}
+unlock() {
+	if [ -n "${BENCH_LOCK:-}" ]; then
+		flock -u 9
+		exec 9>&-
+	fi
+}
 
 jp=$(port)
 ap=$(port)
 up=$(port)
-cat >"$tmp/j.yaml" <<CONF
+cat >"$dir/j.yaml" <<CONF
 listen: 127.0.0.1:$jp
 upstream: 127.0.0.1:$up
-state_dir: $tmp/jstate
+state_dir: $dir/jstate
 admin: {listen: 127.0.0.1:$ap}
 log: {level: info}
 cache:
-  - {path: $tmp/A, every: 1h, age: 1h}
-  - {path: $tmp/C, every: 1h, age: 1h}
+  - {path: $trees/J, every: 24h, age: 1h}
+  - {path: $trees/K, every: 24h, age: 1h}
 CONF
-"$jd" -c "$tmp/j.yaml" 2>>"$tmp/j.log" &
-jpid=$!
-pids="$pids $jpid"
-waitport "$ap"
-
-# 1. janitord first (POST before the first timer, 1 s after start, which
-#    then finds the entry busy), then find; the journal is flushed between.
-c0=$(cpu_ms "$jpid")
-t0=$(ms)
-out=$(curl -sS -X POST "http://127.0.0.1:$ap/sweep?path=$tmp/A")
-jan_ms=$(( $(ms) - t0 ))
-jan_cpu=$(( $(cpu_ms "$jpid") - c0 ))
-sync
-t0=$(ms)
-/usr/bin/time -o "$tmp/find.time" -f '%U %S' \
-    find "$tmp/B" -mmin +60 -delete 2>/dev/null || true
-find_ms=$(( $(ms) - t0 ))
-find_cpu=$(tail -1 "$tmp/find.time" | awk '{ print int(($1 + $2) * 1000) }')
-sync
-left_a=$(count "$tmp/A")
-left_b=$(count "$tmp/B")
-echo "janitord POST /sweep:   $jan_ms ms wall, $jan_cpu ms CPU ($left_a files left)"
-echo "find -mmin +60 -delete: $find_ms ms wall, $find_cpu ms CPU ($left_b files left)"
-echo "  $(echo "$out" | tr -d ' \n' | cut -c1-200)"
-awk -v j="$jan_ms" -v f="$find_ms" \
-    'BEGIN { printf "janitord / find = %.2f wall (target <= 1.00)\n", j / f }'
-awk -v j="$jan_cpu" -v f="$find_cpu" \
-    'BEGIN { if (f > 0) printf "janitord / find = %.2f CPU\n", j / f }'
-
-# 2. Proxy latency, paced so that wrk itself does not take both CPUs.
-cat >"$tmp/pace.lua" <<'LUA'
-function delay() return 1 end
-LUA
-mkdir -p "$tmp/nginx/logs"
-cat >"$tmp/nginx/nginx.conf" <<CONF
+mkdir -p "$dir/nginx/logs"
+cat >"$dir/nginx/nginx.conf" <<CONF
 daemon off;
 worker_processes 1;
-pid $tmp/nginx/nginx.pid;
-error_log $tmp/nginx/logs/error.log;
+pid $dir/nginx/nginx.pid;
+error_log $dir/nginx/logs/error.log;
 events { worker_connections 1024; }
 http {
 	access_log off;
@@ -124,31 +102,124 @@ http {
 	}
 }
 CONF
-nginx -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" &
+cat >"$dir/pace.lua" <<'LUA'
+function delay() return 1 end
+LUA
+"$jd" -c "$dir/j.yaml" 2>>"$dir/j.log" &
+jpid=$!
+pids="$pids $jpid"
+nginx -p "$dir/nginx" -c "$dir/nginx/nginx.conf" &
 pids="$pids $!"
-waitport "$up"
-echo "making the third tree ..."
-/usr/bin/python3 bench/mktree.py "$tmp/C" "$files"
-sync
-find "$tmp/C" -printf ''
-secs=$(( jan_ms / 1000 ))
-[ "$secs" -ge 2 ] || secs=2
-[ "$secs" -le 10 ] || secs=10
+wait_port "$ap"
+wait_port "$up"
+sleep 1.5	# the first periodic sweeps: J and K are missing
+
+# Sweep TREE with janitord (renamed to J for it); prints "wall cpu".
+jan() {
+	mv "$1" "$trees/J"
+	c0=$(cpu_ms "$jpid")
+	t0=$(ms)
+	curl -sS -X POST "http://127.0.0.1:$ap/sweep?path=$trees/J" \
+	    >"$dir/jan.json"
+	echo "$(( $(ms) - t0 )) $(( $(cpu_ms "$jpid") - c0 ))"
+	mv "$trees/J" "$1"
+}
+# Sweep TREE with find; prints "wall cpu".
+fnd() {
+	t0=$(ms)
+	/usr/bin/time -o "$dir/find.time" -f '%U %S' \
+	    find "$1" -mmin +60 -delete 2>/dev/null || true
+	echo "$(( $(ms) - t0 )) $(tail -1 "$dir/find.time" |
+	    awk '{ print int(($1 + $2) * 1000) }')"
+}
+
+echo "== 1. $files files, half old: janitord POST /sweep vs find -mmin +60 -delete ($rounds rounds, $trees)"
+: >"$dir/p1"
+r=1
+while [ "$r" -le "$rounds" ]; do
+	lock
+	mktree "$trees/A"
+	mktree "$trees/B"
+	warm "$trees/A" "$trees/B"
+	load=$(uptime | sed 's/.*average: //')
+	if [ $((r % 2)) -eq 1 ]; then
+		j=$(jan "$trees/A"); sync
+		f=$(fnd "$trees/B"); sync
+		order="janitord first"
+	else
+		f=$(fnd "$trees/A"); sync
+		j=$(jan "$trees/B"); sync
+		order="find first"
+	fi
+	left=$(count "$trees/A")/$(count "$trees/B")
+	rm -rf "$trees/A" "$trees/B"
+	unlock
+	set -- $j $f
+	echo "$1 $2 $3 $4" >>"$dir/p1"
+	awk -v r="$r" -v o="$order" -v l="$load" -v left="$left" \
+	    -v jw="$1" -v jc="$2" -v fw="$3" -v fc="$4" 'BEGIN {
+	    printf "round %d (%s, load %s): janitord %.2f s (CPU %.2f s), find %.2f s (CPU %.2f s): %.2fx wall, %.2fx CPU; files left %s\n",
+	    r, o, l, jw / 1000, jc / 1000, fw / 1000, fc / 1000, jw / fw,
+	    (fc > 0 ? jc / fc : 0), left }'
+	r=$((r + 1))
+done
+echo "  janitord $(tr -d ' \n' <"$dir/jan.json" | cut -c1-160)"
+echo "median: janitord $(awk '{ print $1 / 1000 }' "$dir/p1" | median) s" \
+    "(CPU $(awk '{ print $2 / 1000 }' "$dir/p1" | median) s)," \
+    "find $(awk '{ print $3 / 1000 }' "$dir/p1" | median) s" \
+    "(CPU $(awk '{ print $4 / 1000 }' "$dir/p1" | median) s)"
+echo "median ratio janitord / find: $(awk '{ print $1 / $3 }' "$dir/p1" |
+    median) wall (target <= 1.00), $(awk '$4 > 0 { print $2 / $4 }' \
+    "$dir/p1" | median) CPU"
+
+# The p99 (ms) and requests/s of SECS of paced requests through janitord.
 p99() {
-	wrk -t1 -c10 -d"${secs}s" --latency -s "$tmp/pace.lua" \
+	wrk -t1 -c10 -d"${secs}s" --latency -s "$dir/pace.lua" \
 	    -H "Cookie: janitor_sid=benchsession0001" "http://127.0.0.1:$jp/" |
 	    awk '/^ +99%/ { p = $2 } /Requests\/sec/ { r = $2 }
-	    END { print p " (" r " req/s)" }'
+	    END { if (p ~ /us$/) { sub("us", "", p); p /= 1000 }
+	    else if (p ~ /ms$/) sub("ms", "", p);
+	    else if (p ~ /s$/) { sub("s", "", p); p *= 1000 }
+	    print p, r }'
 }
-echo "proxy p99 without a sweep ($secs s): $(p99)"
-curl -sS -X POST "http://127.0.0.1:$ap/sweep?path=$tmp/C" >"$tmp/c.json" &
-cpid=$!
-sleep 0.1
-echo "proxy p99 during a sweep  ($secs s): $(p99)"
-if kill -0 "$cpid" 2>/dev/null; then
-	# No need to wait for it: SIGTERM (at cleanup) interrupts it.
-	echo "  (the sweep was still running when wrk ended)"
-else
-	echo "  (the sweep ended before wrk did)"
-	echo "  $(tr -d ' \n' <"$tmp/c.json" | cut -c1-200)"
-fi
+# The same while a fresh tree is swept (renamed to K for it).
+p99_sweep() {
+	mv "$trees/C" "$trees/K"
+	curl -sS -X POST "http://127.0.0.1:$ap/sweep?path=$trees/K" \
+	    >"$dir/k.json" &
+	kpid=$!
+	sleep 0.1
+	p99
+	if kill -0 "$kpid" 2>/dev/null; then
+		echo "  (the sweep was still running when wrk ended)" >&2
+	else
+		echo "  (the sweep ended before wrk did)" >&2
+	fi
+	wait "$kpid" || true
+}
+
+echo "== 2. proxy p99, ${secs} s without a sweep and ${secs} s during one ($rounds rounds)"
+: >"$dir/p2"
+r=1
+while [ "$r" -le "$rounds" ]; do
+	lock
+	mktree "$trees/C"
+	warm "$trees/C"
+	load=$(uptime | sed 's/.*average: //')
+	if [ $((r % 2)) -eq 1 ]; then
+		without=$(p99)
+		during=$(p99_sweep)
+	else
+		during=$(p99_sweep)
+		without=$(p99)
+	fi
+	rm -rf "$trees/K"
+	unlock
+	set -- $without $during
+	echo "$1 $3" >>"$dir/p2"
+	echo "round $r (load $load): p99 without $1 ms ($2 req/s), during $3 ms ($4 req/s): $(awk -v a="$1" -v b="$3" 'BEGIN { printf "%.2fx", b / a }')"
+	r=$((r + 1))
+done
+echo "median p99: without $(awk '{ print $1 }' "$dir/p2" | median) ms," \
+    "during $(awk '{ print $2 }' "$dir/p2" | median) ms;" \
+    "median ratio $(awk '{ print $2 / $1 }' "$dir/p2" | median) (target <= 1.20)"

@@ -19,6 +19,7 @@
 #include <sys/types.h>
 #include <sys/queue.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -52,14 +53,24 @@
 
 /*
  * Locked files are found in a snapshot of /proc/locks instead of opening
- * every old file to try its lock.  A read costs about 160 us, so it is
- * renewed when it is 20 ms old and 128 files were removed since, and in
- * any case when it is 500 ms old: re-reading every 20 ms of a sweep that
- * waits for the disk cost 12% more CPU than find(1) spends in all.
+ * every old file to try its lock.  Each walker reads it at its first
+ * removal and again whenever its copy is SWEEP_LOCKS_AGE_MS old: a read
+ * costs about 160 us, so four a second are 0.06% of a CPU, and a lock
+ * taken more than that long before the sweep reaches the file is seen.
  */
-#define SWEEP_LOCKS_MIN_AGE_MS	20
-#define SWEEP_LOCKS_MAX_AGE_MS	500
-#define SWEEP_LOCKS_FILES	128
+#define SWEEP_LOCKS_AGE_MS	250
+
+/*
+ * Walkers per sweep: they share the reading of the root directory, each
+ * taking the next entry (a file, or a whole subtree) when it is free.
+ * Where every unlink waits for the disk (online discard) two walkers
+ * overlap those waits; on a CPU-bound file system they use two CPUs for
+ * half the time, at the walkers' low priority.
+ */
+#define SWEEP_WALKERS		2
+
+/* Bytes of directory entries read per getdents64(2) call. */
+#define SWEEP_DIRBUF		65536
 
 /* Per sweep, at most this many failing entries are logged one by one. */
 #define SWEEP_MAX_LOGGED	10
@@ -70,6 +81,15 @@ struct sweep_cand {
 	ino_t		 sc_ino;
 	uint64_t	 sc_size;
 	int64_t		 sc_time;
+};
+
+/* A directory being read with getdents64(2). */
+struct sweep_dir {
+	int		 sd_fd;
+	char		*sd_buf;
+	size_t		 sd_len;
+	size_t		 sd_off;
+	int		 sd_error;
 };
 
 /* The state of one walk over one tree, on the worker thread. */
@@ -85,9 +105,16 @@ struct sweep_walk {
 	struct sweep_cand	*w_cand;
 	size_t			 w_ncand;
 	size_t			 w_acand;
-	int			 w_logged;
+	int			*w_logged;	/* shared by the walkers */
 	struct fsutil_locks	*w_locks;
-	unsigned		 w_since_locks;	/* removals since the last read */
+	struct sweep_root	*w_root;
+};
+
+/* The root directory's reader, shared by the walkers of one sweep. */
+struct sweep_root {
+	pthread_mutex_t		 rt_lock;
+	struct sweep_dir	 rt_dir;
+	int			 rt_done;	/* end reached, or failed */
 };
 
 struct sweep_batch;
@@ -152,6 +179,7 @@ static struct sweep_entries	 sweep_entries =
 
 static void	sweep_entry_start(struct sweep_entry *, int,
 		    struct sweep_batch **, size_t);
+static int	sweep_walk_dir(struct sweep_walk *, int, int, int *);
 
 /* Whether relpath or its base name matches one of the keep globs. */
 int
@@ -203,15 +231,70 @@ sweep_is_old(const struct fsutil_stat *st, unsigned age_by, msec_t age,
 	return (sweep_age_time(st, age_by) < now_ms - age);
 }
 
+/*
+ * Read a directory with getdents64(2) into a large buffer, on the very
+ * descriptor the *at calls use: no second open per directory, and one
+ * system call per SWEEP_DIRBUF bytes of entries.
+ */
+static int
+sweep_dir_open(struct sweep_dir *sd, int fd)
+{
+	sd->sd_fd = fd;
+	sd->sd_len = sd->sd_off = 0;
+	sd->sd_error = 0;
+	sd->sd_buf = malloc(SWEEP_DIRBUF);
+	return (sd->sd_buf == NULL ? -1 : 0);
+}
+
+/* The next entry other than "." and "..", or NULL at the end or on error. */
+static struct dirent64 *
+sweep_dir_next(struct sweep_dir *sd)
+{
+	struct dirent64	*de;
+	long		 n;
+
+	for (;;) {
+		if (sd->sd_off >= sd->sd_len) {
+			n = syscall(SYS_getdents64, sd->sd_fd, sd->sd_buf,
+			    SWEEP_DIRBUF);
+			if (n == -1 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				sd->sd_error = n == -1 ? errno : 0;
+				return (NULL);
+			}
+			sd->sd_len = n;
+			sd->sd_off = 0;
+		}
+		de = (struct dirent64 *)(sd->sd_buf + sd->sd_off);
+		sd->sd_off += de->d_reclen;
+		if (de->d_name[0] == '.' && (de->d_name[1] == '\0' ||
+		    (de->d_name[1] == '.' && de->d_name[2] == '\0')))
+			continue;
+		return (de);
+	}
+}
+
+/* Free a directory reader; the descriptor is the caller's. */
+static void
+sweep_dir_close(struct sweep_dir *sd)
+{
+	free(sd->sd_buf);
+	sd->sd_buf = NULL;
+}
+
 /* Log one entry that could not be handled, the first few only. */
 static void
 sweep_walk_error(struct sweep_walk *w, const char *what, int error)
 {
+	int	n;
+
 	w->w_res->sr_errors++;
-	if (w->w_logged++ < SWEEP_MAX_LOGGED)
+	n = __atomic_fetch_add(w->w_logged, 1, __ATOMIC_RELAXED);
+	if (n < SWEEP_MAX_LOGGED)
 		log_warn("sweep %s: %s %s: %s", w->w_ce->ce_path, what,
 		    w->w_rel, strerror(error));
-	else if (w->w_logged == SWEEP_MAX_LOGGED + 1)
+	else if (n == SWEEP_MAX_LOGGED)
 		log_warn("sweep %s: more errors, not logged",
 		    w->w_ce->ce_path);
 }
@@ -264,14 +347,9 @@ static int
 sweep_walk_unlink(struct sweep_walk *w, int fd, const char *name,
     const struct fsutil_stat *st)
 {
-	int	ffd = -1, r;
+	int	ffd = -1;
 
-	r = fsutil_locks_refresh(w->w_locks, w->w_since_locks >=
-	    SWEEP_LOCKS_FILES ? SWEEP_LOCKS_MIN_AGE_MS : SWEEP_LOCKS_MAX_AGE_MS);
-	if (r == 1)
-		w->w_since_locks = 0;
-	if (r != -1) {
-		w->w_since_locks++;
+	if (fsutil_locks_refresh(w->w_locks, SWEEP_LOCKS_AGE_MS) != -1) {
 		if (fsutil_locks_held(w->w_locks, st->fst_dev, st->fst_ino)) {
 			w->w_res->sr_locked++;
 			return (0);
@@ -307,155 +385,208 @@ sweep_walk_unlink(struct sweep_walk *w, int fd, const char *name,
 }
 
 /*
- * Sweep the directory open as fd.  Returns 1 when nothing is left in it;
- * *removed is set when something in it was removed.
+ * Sweep the entry name in the directory open as fd.  Returns 1 when it is
+ * still there afterwards; *removed is set when it or something in it was
+ * removed.
  */
 static int
-sweep_walk_dir(struct sweep_walk *w, int fd, int depth, int *removed)
+sweep_walk_entry(struct sweep_walk *w, int fd, const char *name, int depth,
+    int *removed)
 {
 	struct sweep_result	*res = w->w_res;
 	const struct cache_entry *ce = w->w_ce;
 	struct fsutil_stat	 st, fst;
-	DIR			*d;
-	struct dirent		*de;
 	ssize_t			 old;
-	int			 dfd, sub, left = 0, sub_empty, sub_removed;
-	int			 dir_old, gone;
+	int			 sub, sub_empty, sub_removed, dir_old, gone;
+	int			 left = 1;
 
-	/* A descriptor of our own for readdir; fd stays for the *at calls. */
-	if ((dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
-		sweep_walk_error(w, "cannot read", errno);
-		return (0);
+	if ((old = sweep_walk_push(w, name)) == -1) {
+		sweep_walk_error(w, "name too long under", ENAMETOOLONG);
+		return (1);
 	}
-	if ((d = fdopendir(dfd)) == NULL) {
+	if (fsutil_statat(fd, name, &st) != 0) {
+		if (errno == ENOENT)
+			left = 0;
+		else
+			sweep_walk_error(w, "cannot stat", errno);
+		goto out;
+	}
+	/* Nothing under a kept directory is even looked at. */
+	if (ce->ce_nkeep > 0 && sweep_keep_match(ce->ce_keep, ce->ce_nkeep,
+	    w->w_rel, name)) {
+		res->sr_kept++;
+		if (!S_ISDIR(st.fst_mode))
+			res->sr_size += st.fst_size;
+		goto out;
+	}
+	if (!S_ISDIR(st.fst_mode)) {
+		if ((w->w_wipe || sweep_is_old(&st, ce->ce_age_by,
+		    ce->ce_age, w->w_now)) &&
+		    sweep_walk_unlink(w, fd, name, &st)) {
+			*removed = 1;
+			left = 0;
+		} else {
+			res->sr_size += st.fst_size;
+			if (ce->ce_max_size > 0)
+				sweep_walk_candidate(w, &st);
+		}
+		goto out;
+	}
+
+	/* A directory: never another mount, never too deep. */
+	if (fsutil_is_boundary(&st, w->w_dev)) {
+		res->sr_mounts++;
+		log_debug("sweep %s: %s is a mount point, not entered",
+		    ce->ce_path, w->w_rel);
+		goto out;
+	}
+	if (depth >= SWEEP_MAX_DEPTH) {
+		sweep_walk_error(w, "too deep, not entered:", ELOOP);
+		goto out;
+	}
+	if ((sub = fsutil_openat_dir(fd, name)) == -1) {
+		/* Gone, or swapped for a link or a file: next time. */
+		if (errno == ENOENT)
+			left = 0;
+		else if (errno != ENOTDIR && errno != ELOOP)
+			sweep_walk_error(w, "cannot open", errno);
+		goto out;
+	}
+	/* It must be the directory we looked at, and not locked. */
+	if (fsutil_statat(sub, "", &fst) != 0 ||
+	    fst.fst_ino != st.fst_ino || fst.fst_dev != st.fst_dev ||
+	    fsutil_is_boundary(&fst, w->w_dev)) {
+		close(sub);
+		goto out;
+	}
+	if (fsutil_locked(sub)) {
+		res->sr_locked++;
+		close(sub);
+		goto out;
+	}
+	/* Its own age counts as it was before we emptied it. */
+	dir_old = sweep_is_old(&st, ce->ce_age_by, ce->ce_age, w->w_now);
+	sub_removed = 0;
+	sub_empty = sweep_walk_dir(w, sub, depth + 1, &sub_removed);
+	if (sub_removed)
+		*removed = 1;
+	gone = 0;
+	if (sub_empty && (w->w_wipe || sub_removed || dir_old)) {
+		/* Our lock is still held, so nobody protects it now. */
+		if (unlinkat(fd, name, AT_REMOVEDIR) == 0) {
+			res->sr_dirs++;
+			*removed = 1;
+			gone = 1;
+		} else if (errno == ENOENT) {
+			gone = 1;
+		} else if (errno != ENOTEMPTY && errno != EEXIST) {
+			sweep_walk_error(w, "cannot remove", errno);
+		}
+	}
+	left = !gone;
+	close(sub);
+out:
+	sweep_walk_pop(w, old);
+	return (left);
+}
+
+/*
+ * Sweep the directory open as fd, removing as it is read (find's order).
+ * Returns 1 when nothing is left in it; *removed is set when something in
+ * it was removed.
+ */
+static int
+sweep_walk_dir(struct sweep_walk *w, int fd, int depth, int *removed)
+{
+	struct sweep_dir	 sd;
+	struct dirent64		*de;
+	int			 left = 0;
+
+	if (sweep_dir_open(&sd, fd) == -1) {
 		sweep_walk_error(w, "cannot read", errno);
-		close(dfd);
 		return (0);
 	}
 	for (;;) {
 		if (*w->w_stop) {
-			res->sr_status = EINTR;
+			w->w_res->sr_status = EINTR;
 			left = 1;
 			break;
 		}
-		errno = 0;
-		if ((de = readdir(d)) == NULL) {
-			if (errno != 0) {
-				sweep_walk_error(w, "cannot read", errno);
+		if ((de = sweep_dir_next(&sd)) == NULL) {
+			if (sd.sd_error != 0) {
+				sweep_walk_error(w, "cannot read", sd.sd_error);
 				left = 1;
 			}
 			break;
 		}
-		if (de->d_name[0] == '.' && (de->d_name[1] == '\0' ||
-		    (de->d_name[1] == '.' && de->d_name[2] == '\0')))
-			continue;
-		if ((old = sweep_walk_push(w, de->d_name)) == -1) {
-			sweep_walk_error(w, "name too long under", ENAMETOOLONG);
+		if (sweep_walk_entry(w, fd, de->d_name, depth, removed))
 			left = 1;
-			continue;
-		}
-		if (fsutil_statat(fd, de->d_name, &st) != 0) {
-			if (errno != ENOENT) {
-				sweep_walk_error(w, "cannot stat", errno);
-				left = 1;
-			}
-			sweep_walk_pop(w, old);
-			continue;
-		}
-		/* Nothing under a kept directory is even looked at. */
-		if (sweep_keep_match(ce->ce_keep, ce->ce_nkeep, w->w_rel,
-		    de->d_name)) {
-			res->sr_kept++;
-			if (!S_ISDIR(st.fst_mode))
-				res->sr_size += st.fst_size;
-			left = 1;
-			sweep_walk_pop(w, old);
-			continue;
-		}
-		if (!S_ISDIR(st.fst_mode)) {
-			if ((w->w_wipe || sweep_is_old(&st, ce->ce_age_by,
-			    ce->ce_age, w->w_now)) &&
-			    sweep_walk_unlink(w, fd, de->d_name, &st)) {
-				*removed = 1;
-			} else {
-				left = 1;
-				res->sr_size += st.fst_size;
-				if (ce->ce_max_size > 0)
-					sweep_walk_candidate(w, &st);
-			}
-			sweep_walk_pop(w, old);
-			continue;
-		}
-
-		/* A directory: never another mount, never too deep. */
-		if (fsutil_is_boundary(&st, w->w_dev)) {
-			res->sr_mounts++;
-			log_debug("sweep %s: %s is a mount point, not entered",
-			    ce->ce_path, w->w_rel);
-			left = 1;
-			sweep_walk_pop(w, old);
-			continue;
-		}
-		if (depth >= SWEEP_MAX_DEPTH) {
-			sweep_walk_error(w, "too deep, not entered:", ELOOP);
-			left = 1;
-			sweep_walk_pop(w, old);
-			continue;
-		}
-		if ((sub = fsutil_openat_dir(fd, de->d_name)) == -1) {
-			/* Gone, or swapped for a link or a file: next time. */
-			if (errno != ENOENT)
-				left = 1;
-			if (errno != ENOENT && errno != ENOTDIR &&
-			    errno != ELOOP)
-				sweep_walk_error(w, "cannot open", errno);
-			sweep_walk_pop(w, old);
-			continue;
-		}
-		/* It must be the directory we looked at, and not locked. */
-		if (fsutil_statat(sub, "", &fst) != 0 ||
-		    fst.fst_ino != st.fst_ino || fst.fst_dev != st.fst_dev ||
-		    fsutil_is_boundary(&fst, w->w_dev)) {
-			close(sub);
-			left = 1;
-			sweep_walk_pop(w, old);
-			continue;
-		}
-		if (fsutil_locked(sub)) {
-			res->sr_locked++;
-			close(sub);
-			left = 1;
-			sweep_walk_pop(w, old);
-			continue;
-		}
-		/* Its own age counts as it was before we emptied it. */
-		dir_old = sweep_is_old(&st, ce->ce_age_by, ce->ce_age, w->w_now);
-		sub_removed = 0;
-		sub_empty = sweep_walk_dir(w, sub, depth + 1, &sub_removed);
-		if (sub_removed)
-			*removed = 1;
-		gone = 0;
-		if (sub_empty && (w->w_wipe || sub_removed || dir_old)) {
-			/* Our lock is still held, so nobody protects it now. */
-			if (unlinkat(fd, de->d_name, AT_REMOVEDIR) == 0) {
-				res->sr_dirs++;
-				*removed = 1;
-				gone = 1;
-			} else if (errno == ENOENT) {
-				gone = 1;
-			} else if (errno != ENOTEMPTY && errno != EEXIST) {
-				sweep_walk_error(w, "cannot remove", errno);
-			}
-		}
-		if (!gone)
-			left = 1;
-		close(sub);
-		sweep_walk_pop(w, old);
-		if (*w->w_stop)
-			break;
 	}
-	closedir(d);
+	sweep_dir_close(&sd);
 	return (!left);
+}
+
+/*
+ * One walker's share of the root: take the next entry of the shared
+ * reader, sweep it (a whole subtree for a directory), until none is left.
+ */
+static void
+sweep_walk_root(struct sweep_walk *w)
+{
+	struct sweep_root	*rt = w->w_root;
+	struct dirent64		*de;
+	char			 name[NAME_MAX + 1];
+	int			 removed = 0, error;
+
+	for (;;) {
+		if (*w->w_stop) {
+			w->w_res->sr_status = EINTR;
+			break;
+		}
+		de = NULL;
+		error = 0;
+		pthread_mutex_lock(&rt->rt_lock);
+		if (!rt->rt_done) {
+			if ((de = sweep_dir_next(&rt->rt_dir)) == NULL) {
+				rt->rt_done = 1;
+				error = rt->rt_dir.sd_error;
+			} else {
+				/* The buffer is refilled by the next call. */
+				snprintf(name, sizeof name, "%s", de->d_name);
+			}
+		}
+		pthread_mutex_unlock(&rt->rt_lock);
+		if (error != 0)
+			sweep_walk_error(w, "cannot read", error);
+		if (de == NULL)
+			break;
+		(void)sweep_walk_entry(w, rt->rt_dir.sd_fd, name, 0,
+		    &removed);
+	}
+}
+
+/* A second walker's thread. */
+static void *
+sweep_walker_main(void *arg)
+{
+	sweep_walk_root(arg);
+	return (NULL);
+}
+
+/* Add what walker part did to res. */
+static void
+sweep_result_add(struct sweep_result *res, const struct sweep_result *part)
+{
+	res->sr_files += part->sr_files;
+	res->sr_dirs += part->sr_dirs;
+	res->sr_bytes += part->sr_bytes;
+	res->sr_errors += part->sr_errors;
+	res->sr_kept += part->sr_kept;
+	res->sr_locked += part->sr_locked;
+	res->sr_mounts += part->sr_mounts;
+	res->sr_size += part->sr_size;
+	if (part->sr_status != 0)
+		res->sr_status = part->sr_status;
 }
 
 /* Oldest first; the path breaks ties so the order is stable. */
@@ -544,11 +675,16 @@ sweep_run(const struct cache_entry *ce, int wipe, int64_t now_ms,
     struct sweep_result *res, const volatile int *stop)
 {
 	static const volatile int	 never = 0;
-	struct sweep_walk		*w;
+	struct sweep_walk		*w[SWEEP_WALKERS];
+	struct sweep_result		 part[SWEEP_WALKERS];
+	struct sweep_root		*rt;
 	struct fsutil_stat		 st;
+	pthread_t			 tid[SWEEP_WALKERS];
+	sigset_t			 all, old;
 	int64_t				 start = clock_mono_ms();
-	int				 rootfd, removed = 0;
-	size_t				 i;
+	int				 rootfd, logged = 0;
+	int				 started[SWEEP_WALKERS] = { 0 };
+	size_t				 i, j;
 
 	memset(res, 0, sizeof *res);
 	if ((rootfd = fsutil_open_path(ce->ce_path)) == -1) {
@@ -567,22 +703,64 @@ sweep_run(const struct cache_entry *ce, int wipe, int64_t now_ms,
 		res->sr_ms = clock_mono_ms() - start;
 		return;
 	}
-	w = xcalloc(1, sizeof *w);
-	w->w_ce = ce;
-	w->w_wipe = wipe;
-	w->w_now = now_ms;
-	w->w_dev = st.fst_dev;
-	w->w_res = res;
-	w->w_stop = stop != NULL ? stop : &never;
-	w->w_locks = fsutil_locks_new();
-	sweep_walk_dir(w, rootfd, 0, &removed);
+	rt = xcalloc(1, sizeof *rt);
+	pthread_mutex_init(&rt->rt_lock, NULL);
+	if (sweep_dir_open(&rt->rt_dir, rootfd) == -1)
+		fatal_oom();
+	for (i = 0; i < SWEEP_WALKERS; i++) {
+		w[i] = xcalloc(1, sizeof *w[i]);
+		w[i]->w_ce = ce;
+		w[i]->w_wipe = wipe;
+		w[i]->w_now = now_ms;
+		w[i]->w_dev = st.fst_dev;
+		w[i]->w_res = &part[i];
+		w[i]->w_stop = stop != NULL ? stop : &never;
+		w[i]->w_logged = &logged;
+		w[i]->w_locks = fsutil_locks_new();
+		w[i]->w_root = rt;
+	}
+	memset(part, 0, sizeof part);
+	/* The others inherit this thread's priority; signals stay the loop's. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	for (i = 1; i < SWEEP_WALKERS; i++) {
+		started[i] = pthread_create(&tid[i], NULL, sweep_walker_main,
+		    w[i]) == 0;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	sweep_walk_root(w[0]);
+	for (i = 1; i < SWEEP_WALKERS; i++) {
+		if (started[i])
+			pthread_join(tid[i], NULL);
+	}
+	for (i = 0; i < SWEEP_WALKERS; i++)
+		sweep_result_add(res, &part[i]);
+
+	/* max_size goes on alone, with every walker's candidates. */
+	w[0]->w_res = res;
+	for (i = 1; i < SWEEP_WALKERS; i++) {
+		if (w[i]->w_ncand == 0)
+			continue;
+		w[0]->w_cand = xrealloc(w[0]->w_cand, (w[0]->w_ncand +
+		    w[i]->w_ncand) * sizeof *w[0]->w_cand);
+		memcpy(w[0]->w_cand + w[0]->w_ncand, w[i]->w_cand,
+		    w[i]->w_ncand * sizeof *w[0]->w_cand);
+		w[0]->w_ncand += w[i]->w_ncand;
+		w[0]->w_acand = w[0]->w_ncand;
+		w[i]->w_ncand = 0;
+	}
 	if (ce->ce_max_size > 0 && res->sr_status == 0)
-		sweep_walk_max_size(w, rootfd);
-	for (i = 0; i < w->w_ncand; i++)
-		free(w->w_cand[i].sc_rel);
-	free(w->w_cand);
-	fsutil_locks_free(w->w_locks);
-	free(w);
+		sweep_walk_max_size(w[0], rootfd);
+	for (i = 0; i < SWEEP_WALKERS; i++) {
+		for (j = 0; j < w[i]->w_ncand; j++)
+			free(w[i]->w_cand[j].sc_rel);
+		free(w[i]->w_cand);
+		fsutil_locks_free(w[i]->w_locks);
+		free(w[i]);
+	}
+	sweep_dir_close(&rt->rt_dir);
+	pthread_mutex_destroy(&rt->rt_lock);
+	free(rt);
 	close(rootfd);
 	if (*(stop != NULL ? stop : &never))
 		res->sr_status = EINTR;
