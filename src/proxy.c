@@ -570,8 +570,9 @@ proxy_xchg_resume(struct proxy_xchg *x)
 	int			 parked = x->x_held == PROXY_HOLD_PARKED;
 
 	x->x_held = PROXY_HOLD_NONE;
+	/* Not parked yet: still inside ph_request, which goes on itself. */
 	if (!parked || c->c_closed)
-		return;		/* still inside ph_request, which goes on */
+		return;
 	proxy_timer_set(c, 0);
 	if (c->c_cpaused) {
 		c->c_cpaused = 0;
