@@ -626,6 +626,10 @@ proxy_body_span(struct http_parse *hp, struct evbuffer *in)
 	if (n > PROXY_IOV)
 		n = PROXY_IOV;
 	for (i = 0; i < n; i++) {
+		/* An empty chain (sock.c's unused read space): no data, and
+		 * http-parser takes a zero length for the end of the stream. */
+		if (iov[i].iov_len == 0)
+			continue;
 		r = http_parse_body(hp, iov[i].iov_base, iov[i].iov_len);
 		if (r < 0)
 			return (-1);
