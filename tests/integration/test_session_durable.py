@@ -5,12 +5,14 @@ the test (BEGIN IMMEDIATE) to stretch the commit: new sessions are held
 (also a POST whose body exceeds the pipelining buffer, and a second request
 of the same unstored session), an existing session is not, a client that
 leaves while held does no harm, and everything goes on when the lock goes.
-A hold longer than limits.upstream_timeout is answered 503.  The upstream
+A hold longer than limits.upstream_timeout is answered 503; a SIGTERM
+while a request is held lets it finish.  The upstream
 checks in the state file, on every request, that the session it is told
 about is stored."""
 
 import http.server
 import os
+import signal
 import socket
 import sqlite3
 import sys
@@ -227,6 +229,26 @@ class Durable(unittest.TestCase):
                                 headers={"Cookie": "janitor_sid=late1"})
         self.assertEqual(st, 200)
         self.assertEqual(self.seen("/later"), [("/later", "late1", True, 0)])
+        self.stop_clean()
+
+    def test_stop_while_held(self):
+        """SIGTERM while a new session's request is held: the request
+        is answered once its commit comes, then janitord exits 0."""
+        self.start()
+        lock = self.lock_state()
+        s = request(self.jd.port, "/bye", cookie="bye1")
+        self.assertFalse(answered_within(s, 0.3))
+        self.jd.signal(signal.SIGTERM)
+        time.sleep(0.3)
+        self.assertIsNone(self.jd.proc.poll())
+        lock.rollback()
+        lock.close()
+        try:
+            st, h, body = relay.Reader(s).response()
+        finally:
+            s.close()
+        self.assertEqual((st, body), (200, b"ok\n"))
+        self.assertEqual(self.seen("/bye"), [("/bye", "bye1", True, 0)])
         self.stop_clean()
 
 
