@@ -155,7 +155,7 @@ class Durable(unittest.TestCase):
         st, h, body = relay.get(self.jd.port, "/old",
                                 headers={"Cookie": "janitor_sid=old1"})
         self.assertEqual(st, 200)
-        self.assertLess(time.monotonic() - t0, 0.6)
+        self.assertLess(time.monotonic() - t0, 2.0)
         self.assertEqual(len(self.seen("/old")), 1)
         # The new ones are held: nothing reached the app or the client.
         self.assertFalse(answered_within(fresh, 0.8))
