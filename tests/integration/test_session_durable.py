@@ -22,6 +22,7 @@ import unittest
 
 import jtest
 import relay
+import sessiontest
 
 POLICY = """
 listen: 127.0.0.1:{port}
@@ -122,6 +123,9 @@ class Durable(unittest.TestCase):
         with self.app.lock:
             return [r for r in self.app.seen if r[0] == path]
 
+    def metric(self, name):
+        return sessiontest.metric(self.jd, name)
+
     def lock_state(self):
         con = sqlite3.connect(self.app.db, isolation_level=None, timeout=5)
         con.execute("BEGIN IMMEDIATE")
@@ -161,6 +165,7 @@ class Durable(unittest.TestCase):
         self.assertFalse(answered_within(fresh, 0.8))
         for s in (mine, again, post):
             self.assertFalse(answered_within(s, 0.05))
+        self.assertEqual(self.metric("janitor_requests_held"), 5)
         gone.close()                                      # leaves while held
         time.sleep(0.2)
         for p in ("/fresh", "/mine", "/again", "/post", "/gone"):
@@ -199,6 +204,10 @@ class Durable(unittest.TestCase):
                 con.close()
         jtest.wait_for(lambda: {"old1", "mine1", "post1", "gone1", key} <=
                        keys(), timeout=5, what="every session stored")
+        jtest.wait_for(lambda: self.metric("janitor_requests_held") == 0,
+                       timeout=5, what="nothing held")
+        # /warm (old1's first request) was held too, until its commit.
+        self.assertEqual(self.metric("janitor_requests_held_total"), 6)
         # Now stored: the next request of a once-new session is not held.
         lock = self.lock_state()
         try:
