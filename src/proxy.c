@@ -570,8 +570,9 @@ proxy_xchg_resume(struct proxy_xchg *x)
 	int			 parked = x->x_held == PROXY_HOLD_PARKED;
 
 	x->x_held = PROXY_HOLD_NONE;
+	/* Not parked yet: still inside ph_request, which goes on itself. */
 	if (!parked || c->c_closed)
-		return;		/* still inside ph_request, which goes on */
+		return;
 	proxy_timer_set(c, 0);
 	if (c->c_cpaused) {
 		c->c_cpaused = 0;
@@ -625,6 +626,10 @@ proxy_body_span(struct http_parse *hp, struct evbuffer *in)
 	if (n > PROXY_IOV)
 		n = PROXY_IOV;
 	for (i = 0; i < n; i++) {
+		/* An empty chain (sock.c's unused read space): no data, and
+		 * http-parser takes a zero length for the end of the stream. */
+		if (iov[i].iov_len == 0)
+			continue;
 		r = http_parse_body(hp, iov[i].iov_base, iov[i].iov_len);
 		if (r < 0)
 			return (-1);

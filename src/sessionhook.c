@@ -25,6 +25,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "metrics.h"
 #include "proxy.h"
 #include "session.h"
 #include "sessionhook.h"
@@ -38,7 +39,21 @@ struct sessionhook_tag {
 	int			 st_live;	/* counted as a live channel */
 	int			 st_waiting;	/* the store has us as a waiter */
 	int			 st_ended;	/* ph_done came while waiting */
+	int			 st_holding;	/* counted in janitor_requests_held */
 };
+
+static struct metric	*sessionhook_m_held;
+static struct metric	*sessionhook_m_holding;
+
+/* The proxy no longer holds the tag's request: count it out once. */
+static void
+sessionhook_unhold(struct sessionhook_tag *st)
+{
+	if (!st->st_holding)
+		return;
+	st->st_holding = 0;
+	metrics_dec(sessionhook_m_holding);
+}
 
 /* Header lookup for sessionkey_find(). */
 static const char *
@@ -71,6 +86,7 @@ sessionhook_durable(void *arg)
 
 	st->st_waiting = 0;
 	st->st_held = NULL;
+	sessionhook_unhold(st);
 	session_set_stored(st->st_session);
 	if (st->st_ended) {
 		session_unref(st->st_session);
@@ -117,6 +133,9 @@ sessionhook_request(struct proxy_xchg *x, void *arg)
 		store_when_durable(sessionhook_durable, st);
 		if (st->st_waiting) {
 			st->st_held = x;
+			st->st_holding = 1;
+			metrics_inc(sessionhook_m_held);
+			metrics_inc(sessionhook_m_holding);
 			proxy_xchg_hold(x);
 		}
 	}
@@ -236,6 +255,7 @@ sessionhook_done(void *tag, enum proxy_channel kind, void *arg)
 		/* The client went away while held: the store frees st. */
 		st->st_ended = 1;
 		st->st_held = NULL;
+		sessionhook_unhold(st);
 		return;
 	}
 	session_unref(st->st_session);
@@ -254,4 +274,8 @@ sessionhook_init(void)
 	};
 
 	proxy_set_hooks(&hooks);
+	sessionhook_m_held = metrics_counter("janitor_requests_held_total",
+	    NULL, "Requests held until their new session was committed.");
+	sessionhook_m_holding = metrics_gauge("janitor_requests_held", NULL,
+	    "Requests held now, waiting for their session's commit.");
 }

@@ -5,7 +5,7 @@
  * socket bufferevent: the write event is in the loop only while writing is
  * on and there is output (or a connect is pending); adding output with
  * writing on puts it there.  A read is one readv() that takes all the
- * socket holds (see sock_readcb), into a reservation that starts at 4 KiB
+ * socket holds (see sock_readcb), into a reservation that starts at 1 KiB
  * and follows what the reads get, up to 64 KiB: a request head costs a
  * small buffer, a large body few system calls.
  *
@@ -28,7 +28,7 @@
 #include "sock.h"
 
 /* Read sizes: a power of two less room for the evbuffer chain's header. */
-#define SOCK_READ_MIN	(4096 - 128)
+#define SOCK_READ_MIN	(1024 - 128)
 #define SOCK_READ_MAX	(65536 - 128)
 
 struct sock {

@@ -29,17 +29,23 @@ class Backend:
     """backend.py on a free port (or a unix socket path)."""
 
     def __init__(self, port=None):
+        self.chosen = port is None
         self.port = port or jtest.free_port()
         self.proc = None
 
     def start(self):
-        self.proc = subprocess.Popen(
-            ["/usr/bin/python3", os.path.join(HERE, "backend.py"),
-             str(self.port)], stdout=subprocess.PIPE)
-        line = self.proc.stdout.readline()
-        if line.strip() != b"ready":
-            raise RuntimeError("backend did not start")
-        return self
+        # A port found free can be taken by another test before the
+        # backend binds it; then take another (only if we chose it).
+        for attempt in range(3 if self.chosen else 1):
+            self.proc = subprocess.Popen(
+                ["/usr/bin/python3", os.path.join(HERE, "backend.py"),
+                 str(self.port)], stdout=subprocess.PIPE)
+            line = self.proc.stdout.readline()
+            if line.strip() == b"ready":
+                return self
+            self.stop()
+            self.port = jtest.free_port()
+        raise RuntimeError("backend did not start")
 
     def stop(self):
         if self.proc is not None and self.proc.poll() is None:
