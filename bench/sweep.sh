@@ -142,46 +142,49 @@ fnd() {
 	    awk '{ print int(($1 + $2) * 1000) }')"
 }
 
-case $parts in *1*) ;; *) rounds1=0 ;; esac
-echo "== 1. $files files, half old: janitord POST /sweep vs find -mmin +60 -delete ($rounds rounds, $trees)"
-: >"$dir/p1"
-r=1
-while [ "$r" -le "${rounds1:-$rounds}" ]; do
-	lock
-	mktree "$trees/A"
-	mktree "$trees/B"
-	warm "$trees/A" "$trees/B"
-	load=$(uptime | sed 's/.*average: //')
-	if [ $((r % 2)) -eq 1 ]; then
-		j=$(jan "$trees/A"); sync
-		f=$(fnd "$trees/B"); sync
-		order="janitord first"
-	else
-		f=$(fnd "$trees/A"); sync
-		j=$(jan "$trees/B"); sync
-		order="find first"
-	fi
-	left=$(count "$trees/A")/$(count "$trees/B")
-	rm -rf "$trees/A" "$trees/B"
-	unlock
-	set -- $j $f
-	echo "$1 $2 $3 $4" >>"$dir/p1"
-	awk -v r="$r" -v o="$order" -v l="$load" -v left="$left" \
-	    -v jw="$1" -v jc="$2" -v fw="$3" -v fc="$4" 'BEGIN {
-	    printf "round %d (%s, load %s): janitord %.2f s (CPU %.2f s), find %.2f s (CPU %.2f s): %.2fx wall, %.2fx CPU; files left %s\n",
-	    r, o, l, jw / 1000, jc / 1000, fw / 1000, fc / 1000, jw / fw,
-	    (fc > 0 ? jc / fc : 0), left }'
-	r=$((r + 1))
-done
-[ -s "$dir/p1" ] &&
-    echo "  janitord $(tr -d ' \n' <"$dir/jan.json" | cut -c1-160)"
-echo "median: janitord $(awk '{ print $1 / 1000 }' "$dir/p1" | median) s" \
-    "(CPU $(awk '{ print $2 / 1000 }' "$dir/p1" | median) s)," \
-    "find $(awk '{ print $3 / 1000 }' "$dir/p1" | median) s" \
-    "(CPU $(awk '{ print $4 / 1000 }' "$dir/p1" | median) s)"
-echo "median ratio janitord / find: $(awk '{ print $1 / $3 }' "$dir/p1" |
-    median2) wall (target <= 1.00), $(awk '$4 > 0 { print $2 / $4 }' \
-    "$dir/p1" | median2) CPU"
+# 1. janitord against find, ROUNDS times.
+part1() {
+	echo "== 1. $files files, half old: janitord POST /sweep vs find -mmin +60 -delete ($rounds rounds, $trees)"
+	: >"$dir/p1"
+	r=1
+	while [ "$r" -le "$rounds" ]; do
+		lock
+		mktree "$trees/A"
+		mktree "$trees/B"
+		warm "$trees/A" "$trees/B"
+		load=$(uptime | sed 's/.*average: //')
+		if [ $((r % 2)) -eq 1 ]; then
+			j=$(jan "$trees/A"); sync
+			f=$(fnd "$trees/B"); sync
+			order="janitord first"
+		else
+			f=$(fnd "$trees/A"); sync
+			j=$(jan "$trees/B"); sync
+			order="find first"
+		fi
+		left=$(count "$trees/A")/$(count "$trees/B")
+		rm -rf "$trees/A" "$trees/B"
+		unlock
+		set -- $j $f
+		echo "$1 $2 $3 $4" >>"$dir/p1"
+		awk -v r="$r" -v o="$order" -v l="$load" -v left="$left" \
+		    -v jw="$1" -v jc="$2" -v fw="$3" -v fc="$4" 'BEGIN {
+		    printf "round %d (%s, load %s): janitord %.2f s (CPU %.2f s), find %.2f s (CPU %.2f s): %.2fx wall, %.2fx CPU; files left %s\n",
+		    r, o, l, jw / 1000, jc / 1000, fw / 1000, fc / 1000, jw / fw,
+		    (fc > 0 ? jc / fc : 0), left }'
+		r=$((r + 1))
+	done
+	[ -s "$dir/p1" ] &&
+	    echo "  janitord $(tr -d ' \n' <"$dir/jan.json" | cut -c1-160)"
+	echo "median: janitord $(awk '{ print $1 / 1000 }' "$dir/p1" | median) s" \
+	    "(CPU $(awk '{ print $2 / 1000 }' "$dir/p1" | median) s)," \
+	    "find $(awk '{ print $3 / 1000 }' "$dir/p1" | median) s" \
+	    "(CPU $(awk '{ print $4 / 1000 }' "$dir/p1" | median) s)"
+	echo "median ratio janitord / find: $(awk '{ print $1 / $3 }' "$dir/p1" |
+	    median2) wall (target <= 1.00), $(awk '$4 > 0 { print $2 / $4 }' \
+	    "$dir/p1" | median2) CPU"
+}
+case $parts in *1*) part1 ;; esac
 
 # The p99 (ms) and requests/s of SECS of paced requests through janitord.
 p99() {
