@@ -399,7 +399,8 @@ fsutil_rm_inside(struct fsutil_rm *rm, int fd, int depth)
 		return (r);
 	}
 	for (;;) {
-		if (rm->rm_stop != NULL && *rm->rm_stop) {
+		if (rm->rm_stop != NULL &&
+		    __atomic_load_n(rm->rm_stop, __ATOMIC_RELAXED)) {
 			error = EINTR;
 			break;
 		}
@@ -681,7 +682,8 @@ fsutil_stop_thread(void)
 	if (!fsutil_running)
 		return;
 	pthread_mutex_lock(&fsutil_lock);
-	fsutil_stop = 1;
+	/* Atomic: the running removal polls it without the lock. */
+	__atomic_store_n(&fsutil_stop, 1, __ATOMIC_RELAXED);
 	pthread_cond_broadcast(&fsutil_cond);
 	pthread_mutex_unlock(&fsutil_lock);
 	pthread_join(fsutil_thread, NULL);

@@ -53,6 +53,7 @@ struct sock {
 
 static void	sock_readcb(evutil_socket_t, short, void *);
 static void	sock_writecb(evutil_socket_t, short, void *);
+static void	sock_connect_over(struct sock *);
 
 /* Put the write event in the loop if it belongs there and is not. */
 static void
@@ -200,11 +201,23 @@ sock_readcb(evutil_socket_t fd, short events, void *arg)
 			s->s_readcb(s, s->s_arg);
 	} else {
 		error = n == 0 ? 0 : errno;
+		if (s->s_connecting)
+			sock_connect_over(s);	/* a failed connect, read first */
 		sock_disable(s, EV_READ);
 		sock_event(s, SOCK_READING | (n == 0 ? SOCK_EOF : SOCK_ERROR),
 		    error);
 	}
 	sock_release(s);
+}
+
+/* A connect failed or timed out: nothing more comes from this socket. */
+static void
+sock_connect_over(struct sock *s)
+{
+	s->s_connecting = 0;
+	s->s_enabled = 0;
+	event_del(s->s_rd);
+	event_del(s->s_wr);
 }
 
 /* The connect finished: 0 connected, else the error. */
@@ -228,20 +241,21 @@ sock_writecb(evutil_socket_t fd, short events, void *arg)
 
 	s->s_refs++;
 	if (events & EV_TIMEOUT) {
-		sock_disable(s, EV_WRITE);
+		/* Only a connect has a timeout; it is over for good. */
+		sock_connect_over(s);
 		sock_event(s, SOCK_WRITING | SOCK_TIMEOUT, ETIMEDOUT);
 		goto out;
 	}
 	if (s->s_connecting) {
 		if ((error = sock_connect_result(s)) == EINPROGRESS)
 			goto out;
-		s->s_connecting = 0;
-		event_del(s->s_wr);
 		if (error != 0) {
-			event_del(s->s_rd);
+			sock_connect_over(s);
 			sock_event(s, SOCK_ERROR, error);
 			goto out;
 		}
+		s->s_connecting = 0;
+		event_del(s->s_wr);
 		sock_event(s, SOCK_CONNECTED, 0);
 		if (s->s_dead || !(s->s_enabled & EV_WRITE))
 			goto out;
@@ -250,8 +264,10 @@ sock_writecb(evutil_socket_t fd, short events, void *arg)
 	if (evbuffer_get_length(s->s_out) > 0) {
 		n = evbuffer_write(s->s_out, fd);
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
-		    errno == EINTR))
+		    errno == EINTR)) {
+			sock_want_write(s);	/* deleted if just connected */
 			goto out;
+		}
 		if (n <= 0) {
 			error = n == 0 ? EPIPE : errno;
 			sock_disable(s, EV_WRITE);
@@ -373,8 +389,9 @@ int
 sock_connect(struct sock *s, const struct sockaddr *sa, socklen_t len,
     long timeout_ms)
 {
+	/* EAGAIN is no connect under way (a full unix backlog, no port). */
 	if (connect(s->s_fd, sa, len) == -1 && errno != EINPROGRESS &&
-	    errno != EAGAIN)
+	    errno != EINTR)
 		return (-1);
 	/* Even a connect that is done at once reports from the loop. */
 	s->s_connecting = 1;

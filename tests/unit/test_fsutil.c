@@ -295,7 +295,7 @@ swapper_main(void *arg)
 {
 	struct swapper	*sw = arg;
 
-	while (!sw->sw_stop) {
+	while (!__atomic_load_n(&sw->sw_stop, __ATOMIC_RELAXED)) {
 		if (renameat2(AT_FDCWD, sw->sw_a, AT_FDCWD, sw->sw_b,
 		    RENAME_EXCHANGE) == 0)
 			sw->sw_swaps++;
@@ -340,7 +340,7 @@ START_TEST(test_swap_race)
 		    0);
 		usleep(100);
 		ck_assert_int_eq(fsutil_remove(at(p, "t"), NULL, NULL), 0);
-		sw.sw_stop = 1;
+		__atomic_store_n(&sw.sw_stop, 1, __ATOMIC_RELAXED);
 		pthread_join(th, NULL);
 		swaps += sw.sw_swaps;
 		ck_assert_msg(!exists("t"), "round %d: the tree stayed", round);
@@ -417,6 +417,9 @@ fsutil_suite(void)
 {
 	Suite	*s = suite_create("fsutil");
 	TCase	*tc = tcase_create("remove");
+
+	/* test_swap_race takes 1-2 s alone, more beside other tests. */
+	tcase_set_timeout(tc, 60);
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_nested);

@@ -3,14 +3,17 @@
  * real listening socket: one read takes what is there, reads grow with the
  * data, EOF and errors reach the event callback once, a callback may free
  * its own sock, pushes write at once, the write callback honours the low
- * mark, connects report from the loop.
+ * mark, connects report from the loop, a connect that cannot start fails
+ * at once.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -248,6 +251,42 @@ START_TEST(test_connect_refused_and_connected)
 }
 END_TEST
 
+START_TEST(test_connect_eagain_fails_now)
+{
+	struct event_base	*base = event_base_new();
+	struct seen		 sn = { 0 };
+	struct sockaddr_un	 sun;
+	int			 lfd, first, fd;
+
+	/* A unix listener whose backlog is full answers EAGAIN: that is no
+	 * connect under way, and must fail at once, not from the loop. */
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof sun.sun_path, "/tmp/test_sock.%d",
+	    (int)getpid());
+	unlink(sun.sun_path);
+	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sun, sizeof sun), 0);
+	ck_assert_int_eq(listen(lfd, 0), 0);
+	first = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	ck_assert_int_eq(connect(first, (struct sockaddr *)&sun, sizeof sun),
+	    0);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	sn.s = sock_new(base, fd);
+	sock_setcb(sn.s, on_read, on_write, on_event, &sn);
+	ck_assert_int_eq(sock_connect(sn.s, (struct sockaddr *)&sun,
+	    sizeof sun, 1000), -1);
+	ck_assert_int_eq(errno, EAGAIN);
+	event_base_loop(base, EVLOOP_NONBLOCK);
+	ck_assert_int_eq(sn.events, 0);
+	sock_free(sn.s);
+	close(first);
+	close(lfd);
+	unlink(sun.sun_path);
+	event_base_free(base);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -260,6 +299,7 @@ main(void)
 	tcase_add_test(tc, test_free_inside_event_callback);
 	tcase_add_test(tc, test_push_writes_now_and_lowmark);
 	tcase_add_test(tc, test_connect_refused_and_connected);
+	tcase_add_test(tc, test_connect_eagain_fails_now);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
