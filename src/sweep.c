@@ -512,7 +512,7 @@ sweep_walk_dir(struct sweep_walk *w, int fd, int depth, int *removed)
 		return (0);
 	}
 	for (;;) {
-		if (*w->w_stop) {
+		if (__atomic_load_n(w->w_stop, __ATOMIC_RELAXED)) {
 			w->w_res->sr_status = EINTR;
 			left = 1;
 			break;
@@ -544,7 +544,7 @@ sweep_walk_root(struct sweep_walk *w)
 	int			 removed = 0, error;
 
 	for (;;) {
-		if (*w->w_stop) {
+		if (__atomic_load_n(w->w_stop, __ATOMIC_RELAXED)) {
 			w->w_res->sr_status = EINTR;
 			break;
 		}
@@ -685,7 +685,8 @@ sweep_walk_max_size(struct sweep_walk *w, int rootfd)
 		return;
 	qsort(w->w_cand, w->w_ncand, sizeof *w->w_cand, sweep_cand_cmp);
 	for (i = 0; i < w->w_ncand; i++) {
-		if (res->sr_size <= w->w_ce->ce_max_size || *w->w_stop)
+		if (res->sr_size <= w->w_ce->ce_max_size ||
+		    __atomic_load_n(w->w_stop, __ATOMIC_RELAXED))
 			break;
 		sc = &w->w_cand[i];
 		if ((fd = sweep_open_rel(w, rootfd, sc->sc_rel, &base)) == -1)
@@ -797,7 +798,8 @@ sweep_run(const struct cache_entry *ce, int wipe, int64_t now_ms,
 	pthread_mutex_destroy(&rt->rt_lock);
 	free(rt);
 	close(rootfd);
-	if (*(stop != NULL ? stop : &never))
+	if (__atomic_load_n(stop != NULL ? stop : &never,
+	    __ATOMIC_RELAXED))
 		res->sr_status = EINTR;
 	res->sr_ms = clock_mono_ms() - start;
 }
@@ -1243,7 +1245,8 @@ sweep_on_stop(void *arg)
 
 	(void)arg;
 	pthread_mutex_lock(&sweep_lock);
-	sweep_stop = 1;
+	/* Atomic: the walkers poll it without the lock. */
+	__atomic_store_n(&sweep_stop, 1, __ATOMIC_RELAXED);
 	pthread_cond_broadcast(&sweep_cond);
 	pthread_mutex_unlock(&sweep_lock);
 	TAILQ_FOREACH(se, &sweep_entries, se_link)
