@@ -45,3 +45,27 @@ build_release() {
 	fi
 	ninja -C build-release >/dev/null
 }
+
+# The relay benchmarks' backend: nginx, one worker, a short body, on
+# 127.0.0.1:$1.  BACK_PID is its master process.
+start_backend() {
+	mkdir -p "$dir/back"
+	cat >"$dir/back/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $dir/back/nginx.pid;
+error_log $dir/back/error.log warn;
+events { worker_connections 4096; }
+http {
+	access_log off;
+	keepalive_requests 1000000;
+	server {
+		listen 127.0.0.1:$1 reuseport backlog=4096;
+		location / { return 200 "hello from the backend\n"; }
+	}
+}
+CONF
+	nginx -p "$dir/back" -c "$dir/back/nginx.conf" &
+	BACK_PID=$!
+	pids="$pids $!"
+}

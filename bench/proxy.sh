@@ -18,25 +18,8 @@ BACK=$(port); HAP=$(port); NGX=$(port); JAN=$(port); JADM=$(port)
 WSB=$(port); WSH=$(port); WSJ=$(port); WSJADM=$(port)
 
 # The backend: nginx, one worker, a short body.
-mkdir -p "$dir/back" "$dir/ngx"
-cat >"$dir/back/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $dir/back/nginx.pid;
-error_log $dir/back/error.log warn;
-events { worker_connections 4096; }
-http {
-	access_log off;
-	keepalive_requests 1000000;
-	server {
-		listen 127.0.0.1:$BACK reuseport backlog=4096;
-		location / { return 200 "hello from the backend\n"; }
-	}
-}
-CONF
-nginx -p "$dir/back" -c "$dir/back/nginx.conf" &
-BACK_PID=$!
-pids="$pids $!"
+mkdir -p "$dir/ngx"
+start_backend "$BACK"
 
 # HAProxy, one thread, keep-alive both sides.
 cat >"$dir/haproxy.cfg" <<CONF

@@ -13,24 +13,7 @@ build_release
 
 BACK=$(port)
 
-mkdir -p "$dir/back" "$dir/ngx"
-cat >"$dir/back/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $dir/back/nginx.pid;
-error_log $dir/back/error.log warn;
-events { worker_connections 4096; }
-http {
-	access_log off;
-	keepalive_requests 1000000;
-	server {
-		listen 127.0.0.1:$BACK reuseport backlog=4096;
-		location / { return 200 "hello from the backend\n"; }
-	}
-}
-CONF
-nginx -p "$dir/back" -c "$dir/back/nginx.conf" &
-pids="$pids $!"
+start_backend "$BACK"
 wait_port "$BACK"
 
 # The three proxies, configured as in bench/proxy.sh; each prints the

@@ -21,24 +21,8 @@ CONNS=${CONNS:-50}
 build_release
 
 BACK=$(port); JAN=$(port); JADM=$(port)
-mkdir -p "$dir/back" "$dir/state"
-cat >"$dir/back/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $dir/back/nginx.pid;
-error_log $dir/back/error.log warn;
-events { worker_connections 4096; }
-http {
-	access_log off;
-	keepalive_requests 1000000;
-	server {
-		listen 127.0.0.1:$BACK reuseport backlog=4096;
-		location / { return 200 "hello from the backend\n"; }
-	}
-}
-CONF
-nginx -p "$dir/back" -c "$dir/back/nginx.conf" &
-pids="$pids $!"
+mkdir -p "$dir/state"
+start_backend "$BACK"
 
 cat >"$dir/janitor.yaml" <<CONF
 listen: 127.0.0.1:$JAN
