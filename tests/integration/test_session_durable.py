@@ -15,7 +15,6 @@ import os
 import signal
 import socket
 import sqlite3
-import sys
 import threading
 import time
 import unittest
@@ -132,13 +131,7 @@ class Durable(unittest.TestCase):
         return con
 
     def stop_clean(self):
-        rc = self.jd.stop()
-        log = self.jd.log()
-        if rc != 0 or "Sanitizer" in log or "runtime error" in log:
-            sys.stderr.write(log[-20000:])
-        self.assertEqual(rc, 0)
-        self.assertNotIn("Sanitizer", log)
-        self.assertNotIn("runtime error", log)
+        relay.stop_clean(self, self.jd)
 
     def test_held_until_stored(self):
         self.start()
