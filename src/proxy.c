@@ -102,15 +102,14 @@ struct proxy_xchg {
 struct proxy_conn {
 	uint64_t		 c_id;
 	struct policy		*c_po;
-	struct sock	*c_cs;
+	struct sock		*c_cs;
 	char			 c_peer[64];
 	int64_t			 c_start;
 	enum proxy_phase	 c_phase;
 	struct http_parse	 c_req;
 	struct proxy_xchg	 c_x;
 	int			 c_xactive;
-	struct sock	*c_us;
-	int			 c_uconnected;
+	struct sock		*c_us;
 	struct http_parse	 c_resp;
 	struct event		*c_timer;
 	int64_t			 c_deadline;	/* c_timer's meaning, 0 = none */
@@ -121,7 +120,7 @@ struct proxy_conn {
 	int			 c_upaused;	/* upstream reading stopped */
 	int			 c_shut;	/* write side shut down */
 	int			 c_eof;		/* the client half-closed */
-	struct sock	*c_drain;	/* close when this has drained */
+	struct sock		*c_drain;	/* close when this has drained */
 	struct wsframe		*c_ws;		/* websocket_ping, or NULL */
 	enum proxy_channel	 c_kind;	/* what the gauge counts it as */
 	unsigned		 c_nreq;
@@ -450,7 +449,6 @@ proxy_up_connect(struct proxy_conn *c, int fresh)
 		    po->po_upstream.ad_text, cause);
 		return (-1);
 	}
-	c->c_uconnected = reused;
 	c->c_upaused = 0;
 	sock_setcb(c->c_us, proxy_up_head, proxy_up_write,
 	    proxy_up_event, c);
@@ -784,7 +782,7 @@ static void
 proxy_resp_done(struct proxy_conn *c)
 {
 	struct proxy_xchg	*x = &c->c_x;
-	struct sock	*us = c->c_us;
+	struct sock		*us = c->c_us;
 
 	sock_push(c->c_cs);
 	if (!x->x_req_done)
@@ -1032,8 +1030,7 @@ proxy_up_write(struct sock *s, void *arg)
 		c->c_cpaused = 0;
 		sock_enable(c->c_cs, EV_READ);
 	}
-	if (c->c_uconnected &&
-	    evbuffer_get_length(sock_output(s)) == 0)
+	if (evbuffer_get_length(sock_output(s)) == 0)
 		sock_disable(s, EV_WRITE);
 	if (c->c_drain == s &&
 	    evbuffer_get_length(sock_output(s)) == 0)
@@ -1068,10 +1065,8 @@ proxy_up_event(struct sock *s, short what, void *arg)
 	const char		*msg;
 	char			 buf[128];
 
-	if (what & SOCK_CONNECTED) {
-		c->c_uconnected = 1;
+	if (what & SOCK_CONNECTED)
 		return;
-	}
 	if (c->c_phase == PROXY_TUNNEL) {
 		if (evbuffer_get_length(sock_output(c->c_cs)) > 0) {
 			/* Let the app's last words reach the client. */
@@ -1085,10 +1080,8 @@ proxy_up_event(struct sock *s, short what, void *arg)
 		return;
 	}
 	if (what & SOCK_TIMEOUT) {
-		if (!c->c_uconnected)
-			proxy_up_fail(c, 502, "upstream connect timeout");
-		else
-			proxy_up_fail(c, 504, "upstream timeout");
+		/* A sock times out only connecting (504 is proxy_timer's). */
+		proxy_up_fail(c, 502, "upstream connect timeout");
 		return;
 	}
 	if ((what & SOCK_EOF) &&
@@ -1129,7 +1122,7 @@ static void
 proxy_tunnel_read(struct sock *s, void *arg)
 {
 	struct proxy_conn	*c = arg;
-	struct sock	*other;
+	struct sock		*other;
 	struct evbuffer		*out;
 
 	other = s == c->c_cs ? c->c_us : c->c_cs;

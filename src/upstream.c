@@ -107,7 +107,7 @@ upstream_get(const struct addr *ad, msec_t connect_timeout, int fresh,
     int *reused, char **cause)
 {
 	struct upstream_idle	*ui;
-	struct sock	*s;
+	struct sock		*s;
 	int			 fd, one = 1;
 
 	if (!fresh) {

@@ -30,7 +30,7 @@ struct wsframe {
 	struct event		*wf_timer;
 	int64_t			 wf_interval;
 	struct evbuffer		*wf_to_client;
-	struct sock	*wf_client;	/* to wake for a ping, or NULL */
+	struct sock		*wf_client;	/* to wake for a ping, or NULL */
 	wsframe_dead_cb		 wf_dead;
 	void			*wf_arg;
 	uint64_t		 wf_app_left;	/* app payload still to pass */
