@@ -108,8 +108,7 @@ sock_destroy(struct sock *s)
 	event_free(s->s_wr);
 	evbuffer_free(s->s_in);
 	evbuffer_free(s->s_out);
-	if (s->s_fd != -1)
-		close(s->s_fd);
+	close(s->s_fd);
 	free(s);
 }
 
@@ -126,15 +125,12 @@ sock_free(struct sock *s)
 		sock_destroy(s);
 }
 
-/* Drop a handler's reference; returns 1 if the sock is gone or going. */
-static int
+/* Drop a handler's reference, freeing a sock freed meanwhile. */
+static void
 sock_release(struct sock *s)
 {
-	if (--s->s_refs == 0 && s->s_dead) {
+	if (--s->s_refs == 0 && s->s_dead)
 		sock_destroy(s);
-		return (1);
-	}
-	return (s->s_dead);
 }
 
 /* Tell the event callback, keeping errno for it. */
@@ -400,8 +396,7 @@ sock_connect(struct sock *s, const struct sockaddr *sa, socklen_t len,
 		s->s_ctimeout.tv_usec = (timeout_ms % 1000) * 1000;
 		s->s_has_ctimeout = 1;
 	}
-	if (!(s->s_enabled & EV_WRITE))
-		s->s_enabled |= EV_WRITE;
+	s->s_enabled |= EV_WRITE;
 	event_add(s->s_wr, s->s_has_ctimeout ? &s->s_ctimeout : NULL);
 	return (0);
 }
