@@ -29,8 +29,9 @@ run_suite() {
 		failed=$((failed + 1))
 		tail -50 "$log/$name.txt"
 	elif [ "$bad" -ne 0 ]; then
-		sed -n '/^=* *[0-9]*\/[0-9]* .*FAIL/,/^===*$/p' "$log/$name.txt" |
-		    tail -200
+		# Each failed test's whole log, up to meson's summary.
+		awk '/^Summary of Failures/ { exit }
+		    / (FAIL|TIMEOUT) / { on = 1 } on' "$log/$name.txt" | tail -400
 	fi
 }
 

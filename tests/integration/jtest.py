@@ -3,6 +3,7 @@ from a policy text, and waiting for sockets.  Each test file is one scenario
 built on unittest and runs under Debian's /usr/bin/python3."""
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -18,11 +19,36 @@ SRC = os.environ.get("JANITOR_SRC",
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
+def _ephemeral_low():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+_EPHEMERAL_LOW = _ephemeral_low()
+_handed_out = set()
+
+
 def free_port():
-    """A TCP port on 127.0.0.1 that nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A TCP port on 127.0.0.1 that nobody uses right now, below the
+    kernel's ephemeral range: a port the kernel picked (bind to port 0)
+    can be taken as the local end of any outgoing connection of a test
+    running alongside before the daemon binds it."""
+    lo, hi = 10000, max(_EPHEMERAL_LOW, 10001)
+    for _ in range(1000):
+        port = random.randrange(lo, hi)
+        if port in _handed_out:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise RuntimeError("no free port in %d-%d" % (lo, hi - 1))
 
 
 def wait_port(port, host="127.0.0.1", timeout=10.0, proc=None):
