@@ -210,6 +210,7 @@ p99_sweep() {
 		echo "  (the sweep ended before wrk did)" >&2
 	fi
 	wait "$kpid" || true
+	echo "  sweep: $(tr -d ' \n' <"$dir/k.json" | cut -c1-200)" >&2
 }
 
 case $parts in *2*) ;; *) exit 0 ;; esac

@@ -49,6 +49,7 @@
 #include "metrics.h"
 #include "proxy.h"
 #include "sock.h"
+#include "sweep.h"
 #include "upstream.h"
 #include "wsframe.h"
 
@@ -491,6 +492,7 @@ proxy_request(struct proxy_conn *c)
 	c->c_xactive = 1;
 	c->c_phase = PROXY_XCHG;
 	c->c_nreq++;
+	sweep_traffic();
 	c->c_keepalive = hd->hd_keepalive && !daemon_stopping();
 	if (http_head_validate(hd, &cause) != 0) {
 		proxy_error(c, 400, cause);
@@ -995,6 +997,7 @@ proxy_up_body(struct sock *s, void *arg)
 	struct evbuffer		*out = sock_output(c->c_cs);
 	ssize_t			 n;
 
+	sweep_traffic();
 	proxy_up_timeouts(c);
 	while (evbuffer_get_length(in) > 0 &&
 	    c->c_resp.hp_state == HTTP_PARSE_BODY) {
@@ -1128,6 +1131,7 @@ proxy_tunnel_read(struct sock *s, void *arg)
 	other = s == c->c_cs ? c->c_us : c->c_cs;
 	if (other == NULL)
 		return;
+	sweep_traffic();
 	out = sock_output(other);
 	if (c->c_ws != NULL)
 		wsframe_relay(c->c_ws, s == c->c_cs,

@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -74,6 +75,18 @@
 /* The walkers' scheduler slice: the default is 0.75 ms times 1 + log2(CPUs). */
 #define SWEEP_SLICE_NS		100000
 
+/*
+ * Giving way to traffic.  Every SWEEP_PACE_EVERY entries a walker looks
+ * at sweep_traffic_count; while the proxy has relayed something within
+ * the last SWEEP_TRAFFIC_MS, the sweep gives way: the first walker naps
+ * SWEEP_PACE_NAP_US after each batch, and the others wait (in naps of
+ * SWEEP_PARK_MS) for as long as the first is still walking.
+ */
+#define SWEEP_PACE_EVERY	32
+#define SWEEP_TRAFFIC_MS	100
+#define SWEEP_PACE_NAP_US	8000
+#define SWEEP_PARK_MS		5
+
 /* Bytes of directory entries read per getdents64(2) call. */
 #define SWEEP_DIRBUF		65536
 
@@ -113,6 +126,10 @@ struct sweep_walk {
 	int			*w_logged;	/* shared by the walkers */
 	struct fsutil_locks	*w_locks;
 	struct sweep_root	*w_root;
+	int			 w_index;	/* 0 for the first walker */
+	unsigned		 w_entries;	/* entries looked at */
+	uint64_t		 w_traffic;	/* sweep_traffic_count seen */
+	int64_t			 w_quiet_at;	/* no traffic from then on */
 };
 
 /* The root directory's reader, shared by the walkers of one sweep. */
@@ -120,6 +137,7 @@ struct sweep_root {
 	pthread_mutex_t		 rt_lock;
 	struct sweep_dir	 rt_dir;
 	int			 rt_done;	/* end reached, or failed */
+	int			 rt_first;	/* the first walker is walking */
 };
 
 struct sweep_batch;
@@ -155,6 +173,7 @@ struct sweep_entry {
 	struct metric		*se_m_duration;
 	struct metric		*se_m_last;
 	struct metric		*se_m_size;
+	struct metric		*se_m_yield;
 };
 TAILQ_HEAD(sweep_entries, sweep_entry);
 
@@ -170,6 +189,7 @@ struct sweep_batch {
 	int64_t			 sb_start;
 };
 
+uint64_t			 sweep_traffic_count;
 static pthread_t		 sweep_thread;
 static pthread_mutex_t		 sweep_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t		 sweep_cond = PTHREAD_COND_INITIALIZER;
@@ -389,6 +409,61 @@ sweep_walk_unlink(struct sweep_walk *w, int fd, const char *name,
 	return (1);
 }
 
+/* Milliseconds on the monotonic clock (not clock.c's: tests fake that). */
+static int64_t
+sweep_now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+/* Sleep for us microseconds. */
+static void
+sweep_nap(long us)
+{
+	struct timespec	ts = { us / 1000000, (us % 1000000) * 1000 };
+
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+/*
+ * Give way to traffic (see SWEEP_PACE_EVERY): called before each entry,
+ * it looks at the proxy's request count once a batch and, while requests
+ * come in, naps (the first walker) or waits (the others).
+ */
+static void
+sweep_walk_pace(struct sweep_walk *w)
+{
+	uint64_t	n;
+	int64_t		now;
+
+	if (++w->w_entries % SWEEP_PACE_EVERY != 0)
+		return;
+	for (;;) {
+		n = __atomic_load_n(&sweep_traffic_count, __ATOMIC_RELAXED);
+		now = sweep_now_ms();
+		if (n != w->w_traffic) {
+			w->w_traffic = n;
+			w->w_quiet_at = now + SWEEP_TRAFFIC_MS;
+		}
+		if (now >= w->w_quiet_at ||
+		    __atomic_load_n(w->w_stop, __ATOMIC_RELAXED))
+			return;
+		/* The first walker, or one that outlasted it, naps. */
+		if (w->w_index == 0 ||
+		    !__atomic_load_n(&w->w_root->rt_first, __ATOMIC_RELAXED)) {
+			sweep_nap(SWEEP_PACE_NAP_US);
+			w->w_res->sr_yield_us += SWEEP_PACE_NAP_US;
+			return;
+		}
+		sweep_nap(SWEEP_PARK_MS * 1000);
+		w->w_res->sr_yield_us += SWEEP_PARK_MS * 1000;
+	}
+}
+
 /*
  * Sweep the entry name in the directory open as fd.  Returns 1 when it is
  * still there afterwards; *removed is set when it or something in it was
@@ -524,6 +599,7 @@ sweep_walk_dir(struct sweep_walk *w, int fd, int depth, int *removed)
 			}
 			break;
 		}
+		sweep_walk_pace(w);
 		if (sweep_walk_entry(w, fd, de->d_name, depth, removed))
 			left = 1;
 	}
@@ -565,9 +641,12 @@ sweep_walk_root(struct sweep_walk *w)
 			sweep_walk_error(w, "cannot read", error);
 		if (de == NULL)
 			break;
+		sweep_walk_pace(w);
 		(void)sweep_walk_entry(w, rt->rt_dir.sd_fd, name, 0,
 		    &removed);
 	}
+	if (w->w_index == 0)
+		__atomic_store_n(&rt->rt_first, 0, __ATOMIC_RELAXED);
 }
 
 /*
@@ -620,6 +699,7 @@ sweep_result_add(struct sweep_result *res, const struct sweep_result *part)
 	res->sr_locked += part->sr_locked;
 	res->sr_mounts += part->sr_mounts;
 	res->sr_size += part->sr_size;
+	res->sr_yield_us += part->sr_yield_us;
 	if (part->sr_status != 0)
 		res->sr_status = part->sr_status;
 }
@@ -689,6 +769,7 @@ sweep_walk_max_size(struct sweep_walk *w, int rootfd)
 		    __atomic_load_n(w->w_stop, __ATOMIC_RELAXED))
 			break;
 		sc = &w->w_cand[i];
+		sweep_walk_pace(w);
 		if ((fd = sweep_open_rel(w, rootfd, sc->sc_rel, &base)) == -1)
 			continue;
 		/* Only the very file we saw, if it is still there. */
@@ -741,6 +822,7 @@ sweep_run(const struct cache_entry *ce, int wipe, int64_t now_ms,
 	}
 	rt = xcalloc(1, sizeof *rt);
 	pthread_mutex_init(&rt->rt_lock, NULL);
+	rt->rt_first = 1;
 	if (sweep_dir_open(&rt->rt_dir, rootfd) == -1)
 		fatal_oom();
 	for (i = 0; i < SWEEP_WALKERS; i++) {
@@ -754,6 +836,9 @@ sweep_run(const struct cache_entry *ce, int wipe, int64_t now_ms,
 		w[i]->w_logged = &logged;
 		w[i]->w_locks = fsutil_locks_new();
 		w[i]->w_root = rt;
+		w[i]->w_index = i;
+		w[i]->w_traffic = __atomic_load_n(&sweep_traffic_count,
+		    __ATOMIC_RELAXED);
 	}
 	memset(part, 0, sizeof part);
 	/* The others inherit this thread's priority; signals stay the loop's. */
@@ -910,7 +995,8 @@ sweep_batch_add(struct sweep_batch *sb, const struct cache_entry *ce,
 {
 	json_t	*o;
 
-	o = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}",
+	o = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, "
+	    "s:f}",
 	    "path", ce->ce_path,
 	    "status", sweep_status_name(res->sr_status),
 	    "files", (json_int_t)res->sr_files,
@@ -920,7 +1006,8 @@ sweep_batch_add(struct sweep_batch *sb, const struct cache_entry *ce,
 	    "kept", (json_int_t)res->sr_kept,
 	    "locked", (json_int_t)res->sr_locked,
 	    "size", (json_int_t)res->sr_size,
-	    "seconds", res->sr_ms / 1000.0);
+	    "seconds", res->sr_ms / 1000.0,
+	    "yielded_seconds", res->sr_yield_us / 1e6);
 	if (o == NULL)
 		fatal_oom();
 	json_array_append_new(sb->sb_entries, o);
@@ -960,6 +1047,7 @@ sweep_job_done(struct sweep_job *sj)
 	metrics_add(se->se_m_errors, res->sr_errors +
 	    (res->sr_status != 0 && res->sr_status != EINTR));
 	metrics_set(se->se_m_duration, res->sr_ms);
+	metrics_add(se->se_m_yield, res->sr_yield_us / 1000);
 	metrics_set(se->se_m_last, clock_wall_ms() / 1000);
 	if (res->sr_status == 0 || res->sr_status == EINTR)
 		metrics_set(se->se_m_size, res->sr_size);
@@ -1164,6 +1252,9 @@ sweep_entry_new(const struct cache_entry *ce)
 	    l, "When the last sweep of a cache entry ended (Unix time)");
 	se->se_m_size = metrics_gauge("janitor_sweep_tree_bytes", l,
 	    "Bytes left in a cache entry's tree after its last sweep");
+	se->se_m_yield = metrics_counter(
+	    "janitor_sweep_yielded_milliseconds_total", l,
+	    "Time the sweeper's walkers gave way to proxied traffic");
 	free(l);
 	TAILQ_INSERT_TAIL(&sweep_entries, se, se_link);
 	return (se);

@@ -24,8 +24,24 @@ struct sweep_result {
 	uint64_t	sr_mounts;	/* mount points not entered */
 	uint64_t	sr_size;	/* bytes left in the tree afterwards */
 	int64_t		sr_ms;		/* how long it took */
+	int64_t		sr_yield_us;	/* walkers' time given to traffic */
 	int		sr_status;	/* 0, EINTR, or why the root was refused */
 };
+
+/*
+ * The proxy's relaying (request heads, response bodies, tunnel reads),
+ * counted by the event loop, its only writer: while the count moves, a
+ * running sweep gives way.
+ */
+extern uint64_t	sweep_traffic_count;
+
+/* Something was relayed: tell the walkers, at the cost of one store. */
+static inline void
+sweep_traffic(void)
+{
+	__atomic_store_n(&sweep_traffic_count, sweep_traffic_count + 1,
+	    __ATOMIC_RELAXED);
+}
 
 /*
  * Start the sweeper: the worker thread, the timers of the cache entries,

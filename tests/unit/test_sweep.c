@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -399,6 +400,73 @@ START_TEST(test_wide)
 }
 END_TEST
 
+/* Make top/dNN/fNNN: dirs directories of n old files each. */
+static void
+mkwide(const char *top, int dirs, int n)
+{
+	char	rel[64];
+	int	d, f;
+
+	mkd(top);
+	for (d = 0; d < dirs; d++) {
+		snprintf(rel, sizeof rel, "%s/d%02d", top, d);
+		mkd(rel);
+		for (f = 0; f < n; f++) {
+			snprintf(rel, sizeof rel, "%s/d%02d/f%03d", top, d, f);
+			mkfile(rel, 1, 2 * HOUR);
+		}
+	}
+}
+
+static int	traffic_done;
+
+/* The proxy's part: a request every 200 us until told to stop. */
+static void *
+traffic_main(void *arg)
+{
+	struct timespec	ts = { 0, 200000 };
+
+	(void)arg;
+	while (!__atomic_load_n(&traffic_done, __ATOMIC_RELAXED)) {
+		sweep_traffic();
+		nanosleep(&ts, NULL);
+	}
+	return (NULL);
+}
+
+/*
+ * With no requests the walkers never give way; while requests come in,
+ * they do (and count for how long), and the sweep still removes all.
+ */
+START_TEST(test_give_way)
+{
+	struct cache_entry	ce;
+	struct sweep_result	res;
+	char			path[PATH_MAX];
+	pthread_t		tid;
+
+	mkwide("c", 20, 100);
+	entry(&ce, path, "c", NULL, 0);
+	sweep_run(&ce, 0, now, &res, NULL);
+	ck_assert_int_eq(res.sr_status, 0);
+	ck_assert_uint_eq(res.sr_files, 2000);
+	ck_assert_int_eq(res.sr_yield_us, 0);
+
+	mkwide("e", 20, 100);
+	entry(&ce, path, "e", NULL, 0);
+	traffic_done = 0;
+	ck_assert_int_eq(pthread_create(&tid, NULL, traffic_main, NULL), 0);
+	sweep_run(&ce, 0, now, &res, NULL);
+	__atomic_store_n(&traffic_done, 1, __ATOMIC_RELAXED);
+	pthread_join(tid, NULL);
+	ck_assert_int_eq(res.sr_status, 0);
+	ck_assert_uint_eq(res.sr_files, 2000);
+	ck_assert_uint_eq(res.sr_dirs, 20);
+	ck_assert(!exists("e/d00"));
+	ck_assert_int_gt(res.sr_yield_us, 0);
+}
+END_TEST
+
 START_TEST(test_stop)
 {
 	struct cache_entry	ce;
@@ -436,6 +504,7 @@ sweep_suite(void)
 	tcase_add_test(tc, test_max_size);
 	tcase_add_test(tc, test_stop);
 	tcase_add_test(tc, test_wide);
+	tcase_add_test(tc, test_give_way);
 	suite_add_tcase(s, tc);
 	return (s);
 }
