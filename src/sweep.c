@@ -431,8 +431,8 @@ sweep_nap(long us)
 
 /*
  * Give way to traffic (see SWEEP_PACE_EVERY): called before each entry,
- * it looks at the proxy's request count once a batch and, while requests
- * come in, naps (the first walker) or waits (the others).
+ * it looks at sweep_traffic_count once a batch and, while the proxy
+ * relays, naps (the first walker) or waits (the others).
  */
 static void
 sweep_walk_pace(struct sweep_walk *w)
