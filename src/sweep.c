@@ -78,9 +78,10 @@
 /*
  * Giving way to traffic.  Every SWEEP_PACE_EVERY entries a walker looks
  * at sweep_traffic_count; while the proxy has relayed something within
- * the last SWEEP_TRAFFIC_MS, the sweep gives way: the first walker naps
- * SWEEP_PACE_NAP_US after each batch, and the others wait (in naps of
- * SWEEP_PARK_MS) for as long as the first is still walking.
+ * the last SWEEP_TRAFFIC_MS, the sweep gives way: a walker naps
+ * SWEEP_PACE_NAP_US after each batch, and every walker but the first,
+ * when it comes back to the root for the next entry, waits there (in naps
+ * of SWEEP_PARK_MS) for as long as the first is still walking.
  */
 #define SWEEP_PACE_EVERY	32
 #define SWEEP_TRAFFIC_MS	100
@@ -419,28 +420,38 @@ sweep_now_ms(void)
 	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 }
 
-/* Sleep for us microseconds. */
+/* Sleep for us microseconds, and count the time as given way. */
 static void
-sweep_nap(long us)
+sweep_walk_nap(struct sweep_walk *w, long us)
 {
 	struct timespec	ts = { us / 1000000, (us % 1000000) * 1000 };
+	struct timespec	t0, t1;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
 		;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	w->w_res->sr_yield_us += (t1.tv_sec - t0.tv_sec) * 1000000 +
+	    (t1.tv_nsec - t0.tv_nsec) / 1000;
 }
 
 /*
- * Give way to traffic (see SWEEP_PACE_EVERY): called before each entry,
- * it looks at sweep_traffic_count once a batch and, while the proxy
- * relays, naps (the first walker) or waits (the others).
+ * Give way to traffic (see SWEEP_PACE_EVERY), called before each entry:
+ * once a batch, while the proxy relays, nap.  A walker other than the
+ * first calls with at_root set before it takes the next root entry, when
+ * it holds no directory (and so no directory's lock): there it waits for
+ * as long as the first walker is still walking.
  */
 static void
-sweep_walk_pace(struct sweep_walk *w)
+sweep_walk_pace(struct sweep_walk *w, int at_root)
 {
 	uint64_t	n;
 	int64_t		now;
+	int		batch, park;
 
-	if (++w->w_entries % SWEEP_PACE_EVERY != 0)
+	batch = ++w->w_entries % SWEEP_PACE_EVERY == 0;
+	park = at_root && w->w_index != 0;
+	if (!batch && !park)
 		return;
 	for (;;) {
 		n = __atomic_load_n(&sweep_traffic_count, __ATOMIC_RELAXED);
@@ -452,15 +463,14 @@ sweep_walk_pace(struct sweep_walk *w)
 		if (now >= w->w_quiet_at ||
 		    __atomic_load_n(w->w_stop, __ATOMIC_RELAXED))
 			return;
-		/* The first walker, or one that outlasted it, naps. */
-		if (w->w_index == 0 ||
-		    !__atomic_load_n(&w->w_root->rt_first, __ATOMIC_RELAXED)) {
-			sweep_nap(SWEEP_PACE_NAP_US);
-			w->w_res->sr_yield_us += SWEEP_PACE_NAP_US;
-			return;
+		if (park &&
+		    __atomic_load_n(&w->w_root->rt_first, __ATOMIC_RELAXED)) {
+			sweep_walk_nap(w, SWEEP_PARK_MS * 1000);
+			continue;
 		}
-		sweep_nap(SWEEP_PARK_MS * 1000);
-		w->w_res->sr_yield_us += SWEEP_PARK_MS * 1000;
+		if (batch)
+			sweep_walk_nap(w, SWEEP_PACE_NAP_US);
+		return;
 	}
 }
 
@@ -599,7 +609,7 @@ sweep_walk_dir(struct sweep_walk *w, int fd, int depth, int *removed)
 			}
 			break;
 		}
-		sweep_walk_pace(w);
+		sweep_walk_pace(w, 0);
 		if (sweep_walk_entry(w, fd, de->d_name, depth, removed))
 			left = 1;
 	}
@@ -624,6 +634,7 @@ sweep_walk_root(struct sweep_walk *w)
 			w->w_res->sr_status = EINTR;
 			break;
 		}
+		sweep_walk_pace(w, 1);
 		de = NULL;
 		error = 0;
 		pthread_mutex_lock(&rt->rt_lock);
@@ -641,7 +652,6 @@ sweep_walk_root(struct sweep_walk *w)
 			sweep_walk_error(w, "cannot read", error);
 		if (de == NULL)
 			break;
-		sweep_walk_pace(w);
 		(void)sweep_walk_entry(w, rt->rt_dir.sd_fd, name, 0,
 		    &removed);
 	}
@@ -769,7 +779,7 @@ sweep_walk_max_size(struct sweep_walk *w, int rootfd)
 		    __atomic_load_n(w->w_stop, __ATOMIC_RELAXED))
 			break;
 		sc = &w->w_cand[i];
-		sweep_walk_pace(w);
+		sweep_walk_pace(w, 0);
 		if ((fd = sweep_open_rel(w, rootfd, sc->sc_rel, &base)) == -1)
 			continue;
 		/* Only the very file we saw, if it is still there. */

@@ -29,18 +29,16 @@ struct sweep_result {
 };
 
 /*
- * The proxy's relaying (request heads, response bodies, tunnel reads),
- * counted by the event loop, its only writer: while the count moves, a
- * running sweep gives way.
+ * The proxy's relaying (request heads, response body reads, tunnel
+ * reads), counted: while the count moves, a running sweep gives way.
  */
 extern uint64_t	sweep_traffic_count;
 
-/* Something was relayed: tell the walkers, at the cost of one store. */
+/* Something was relayed: tell the walkers. */
 static inline void
 sweep_traffic(void)
 {
-	__atomic_store_n(&sweep_traffic_count, sweep_traffic_count + 1,
-	    __ATOMIC_RELAXED);
+	__atomic_fetch_add(&sweep_traffic_count, 1, __ATOMIC_RELAXED);
 }
 
 /*

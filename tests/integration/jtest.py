@@ -19,36 +19,49 @@ SRC = os.environ.get("JANITOR_SRC",
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def _ephemeral_low():
+def _ephemeral_range():
     try:
         with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
-            return int(f.read().split()[0])
-    except (OSError, ValueError, IndexError):
-        return 32768
+            lo, hi = (int(x) for x in f.read().split()[:2])
+            return lo, hi
+    except (OSError, ValueError):
+        return 32768, 60999
 
 
-_EPHEMERAL_LOW = _ephemeral_low()
+def _test_ports():
+    """Ports outside the kernel's ephemeral range (10000 and up)."""
+    lo, hi = _ephemeral_range()
+    ports = list(range(10000, lo)) + list(range(max(hi + 1, 10000), 65536))
+    return ports if len(ports) >= 1000 else None
+
+
+_TEST_PORTS = _test_ports()
 _handed_out = set()
 
 
 def free_port():
-    """A TCP port on 127.0.0.1 that nobody uses right now, below the
-    kernel's ephemeral range: a port the kernel picked (bind to port 0)
-    can be taken as the local end of any outgoing connection of a test
-    running alongside before the daemon binds it."""
-    lo, hi = 10000, max(_EPHEMERAL_LOW, 10001)
+    """A TCP port on 127.0.0.1 that nobody uses right now, outside the
+    kernel's ephemeral range where it can: a port the kernel picked (bind
+    to port 0) can be taken as the local end of any outgoing connection of
+    a test running alongside before the daemon binds it.  Where the range
+    leaves fewer than 1,000 other ports, the kernel picks."""
     for _ in range(1000):
-        port = random.randrange(lo, hi)
+        if _TEST_PORTS is None:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                port = s.getsockname()[1]
+        else:
+            port = random.choice(_TEST_PORTS)
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
         if port in _handed_out:
             continue
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
         _handed_out.add(port)
         return port
-    raise RuntimeError("no free port in %d-%d" % (lo, hi - 1))
+    raise RuntimeError("no free port")
 
 
 def wait_port(port, host="127.0.0.1", timeout=10.0, proc=None):
