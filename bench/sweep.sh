@@ -95,30 +95,13 @@ cache:
   - {path: $trees/J, every: 24h, age: 1h}
   - {path: $trees/K, every: 24h, age: 1h}
 CONF
-mkdir -p "$dir/nginx/logs"
-cat >"$dir/nginx/nginx.conf" <<CONF
-daemon off;
-worker_processes 1;
-pid $dir/nginx/nginx.pid;
-error_log $dir/nginx/logs/error.log;
-events { worker_connections 1024; }
-http {
-	access_log off;
-	server {
-		listen 127.0.0.1:$up;
-		keepalive_requests 1000000;
-		location / { return 200 "hi"; }
-	}
-}
-CONF
 cat >"$dir/pace.lua" <<'LUA'
 function delay() return 1 end
 LUA
 "$jd" -c "$dir/j.yaml" 2>>"$dir/j.log" &
 jpid=$!
 pids="$pids $jpid"
-nginx -p "$dir/nginx" -c "$dir/nginx/nginx.conf" &
-pids="$pids $!"
+start_backend "$up"
 wait_port "$ap"
 wait_port "$up"
 sleep 1.5	# the first periodic sweeps: J and K are missing
