@@ -30,6 +30,13 @@ clock_mono_ms(void)
 	return (clock_read(CLOCK_MONOTONIC));
 }
 
+/* Coarse monotonic milliseconds, real even when the fake clock is set. */
+int64_t
+clock_coarse_ms(void)
+{
+	return (clock_read(CLOCK_MONOTONIC_COARSE));
+}
+
 /* Wall-clock milliseconds since the epoch. */
 int64_t
 clock_wall_ms(void)

@@ -10,6 +10,12 @@
 /* Milliseconds on a monotonic clock (or the fake one, when set). */
 int64_t	clock_mono_ms(void);
 
+/*
+ * Milliseconds on the coarse monotonic clock (a vDSO read, to a tick),
+ * never faked: for worker threads that pace themselves in real time.
+ */
+int64_t	clock_coarse_ms(void);
+
 /* Milliseconds since the Unix epoch (or the fake one, when set). */
 int64_t	clock_wall_ms(void);
 

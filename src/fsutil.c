@@ -35,6 +35,7 @@
 #include <event2/event.h>
 
 #include "daemon.h"
+#include "clock.h"
 #include "fsutil.h"
 #include "log.h"
 #include "metrics.h"
@@ -803,7 +804,6 @@ fsutil_locks_read(struct fsutil_locks *fl)
 int
 fsutil_locks_refresh(struct fsutil_locks *fl, int64_t max_age_ms)
 {
-	struct timespec	 ts;
 	int64_t		 now;
 	char		*line, *next, *p, *tok, *save;
 	unsigned int	 maj, min;
@@ -811,8 +811,7 @@ fsutil_locks_refresh(struct fsutil_locks *fl, int64_t max_age_ms)
 	int		 i;
 
 	/* The coarse clock is a vDSO read: cheap enough for every file. */
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	now = clock_coarse_ms();
 	if (fl->fl_read_ms != -1 && now - fl->fl_read_ms < max_age_ms)
 		return (fl->fl_ok ? 0 : -1);
 	fl->fl_read_ms = now;

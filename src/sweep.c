@@ -410,16 +410,6 @@ sweep_walk_unlink(struct sweep_walk *w, int fd, const char *name,
 	return (1);
 }
 
-/* Milliseconds on the monotonic clock (not clock.c's: tests fake that). */
-static int64_t
-sweep_now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
-
 /* Sleep for us microseconds, and count the time as given way. */
 static void
 sweep_walk_nap(struct sweep_walk *w, long us)
@@ -455,7 +445,7 @@ sweep_walk_pace(struct sweep_walk *w, int at_root)
 		return;
 	for (;;) {
 		n = __atomic_load_n(&sweep_traffic_count, __ATOMIC_RELAXED);
-		now = sweep_now_ms();
+		now = clock_coarse_ms();
 		if (n != w->w_traffic) {
 			w->w_traffic = n;
 			w->w_quiet_at = now + SWEEP_TRAFFIC_MS;
