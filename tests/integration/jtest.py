@@ -175,5 +175,19 @@ def check(conf_path, *extra):
     return p.returncode, p.stdout, p.stderr
 
 
+# meson's exit status for a test program that did not really run.
+EXIT_SKIP = 77
+
+
 def main():
-    unittest.main(verbosity=2)
+    """Run the file's tests.  A skip is never a pass: a file in which any
+    test was skipped (and none failed) exits 77, which meson reports as
+    SKIP, and every skip is named with its reason on stderr (scripts/
+    test.sh collects these lines)."""
+    prog = unittest.main(verbosity=2, exit=False)
+    result = prog.result
+    for test, why in result.skipped:
+        sys.stderr.write("jtest: SKIP %s: %s\n" % (test.id(), why))
+    if not result.wasSuccessful() or result.testsRun == 0:
+        sys.exit(1)
+    sys.exit(EXIT_SKIP if result.skipped else 0)
