@@ -5,9 +5,15 @@ The issue asks for 200,000 files.  The default suite sweeps
 JANITOR_SWEEP_LATENCY_FILES = 100,000 (hard links, 1,000 to an inode, so
 making the tree is quick), up to three times: a shared test machine stalls
 processes by itself now and then, and a daemon that blocks its loop while
-sweeping fails every attempt.  When every attempt fails and plain requests
-without a sweep stall as long, the machine is too busy to tell and the test
-is skipped.  docs/sweeper.md has the 200,000-file figures."""
+sweeping fails every attempt.
+
+Each attempt also measures the same number of requests without a sweep,
+right after it.  Where that baseline stalls past 50 ms too (the machine
+stalls by itself), the attempt is judged against it instead: the slowest
+request during the sweep within twice the baseline's slowest, and the p99
+within twice the baseline's p99 or 50 ms.  A daemon that blocks its loop
+while sweeping stalls for seconds and fails either way; the test never
+skips.  docs/sweeper.md has the 200,000-file figures."""
 
 import gc
 import http.client
@@ -57,6 +63,18 @@ def make_tree(root):
 
 def pct(lat, p):
     return lat[min(len(lat) - 1, int(len(lat) * p))] * 1000
+
+
+def within(lat, base):
+    """Whether the latencies during a sweep pass: under LIMIT, or, where
+    the machine stalls requests by itself (the baseline's slowest is over
+    LIMIT), no worse than twice the baseline."""
+    if lat[-1] < LIMIT:
+        return True
+    if base[-1] < LIMIT:
+        return False
+    return (lat[-1] <= 2 * base[-1] and
+            pct(lat, .99) <= max(LIMIT * 1000, 2 * pct(base, .99)))
 
 
 class SweepLatency(unittest.TestCase):
@@ -131,26 +149,27 @@ class SweepLatency(unittest.TestCase):
             j = jtest.Janitord(POLICY, upstream_port=backend.port)
             root = os.path.join(j.dir, "cache")
             os.mkdir(root)
-            noisy = False
             # One try takes about a minute: the sweep gives way to the
             # requests (about 28 s for 100,000 files), then as many again
             # without it.
             deadline = time.monotonic() + 150
+            tries = []
             with j:
                 for n in range(ATTEMPTS):
                     lat, base = self.attempt(j, root)
-                    if lat[-1] < LIMIT:
+                    tries.append(
+                        "during: p99 %.1f ms, max %.1f ms; without: p99 "
+                        "%.1f ms, max %.1f ms" % (
+                            pct(lat, .99), lat[-1] * 1000, pct(base, .99),
+                            base[-1] * 1000))
+                    if within(lat, base):
                         break
-                    noisy = noisy or base[-1] >= LIMIT
                     # A slow machine gets fewer tries, not a slow suite.
                     if time.monotonic() > deadline:
                         break
-                if lat[-1] >= LIMIT:
-                    if noisy:
-                        self.skipTest("this machine stalls requests by "
-                                      "itself, even without a sweep")
-                    self.fail("max latency %.1f ms during every sweep"
-                              % (lat[-1] * 1000))
+                self.assertTrue(within(lat, base),
+                                "the sweep stalled requests in every try: "
+                                + "; ".join(tries))
                 self.assertEqual(j.stop(), 0)
 
 
