@@ -23,6 +23,7 @@
 #include "config.h"
 #include "config_int.h"
 #include "log.h"
+#include "rx.h"
 
 static const char *const config_words_preset[] = { "gradio", NULL };
 static const char *const config_words_secure[] = { "auto", "always",
@@ -523,8 +524,7 @@ config_set_age_by(struct config_walk *w, yaml_node_t *n, void *base,
 void
 config_free_key_rule(struct key_rule *kr)
 {
-	if (kr->kr_source == KEY_PATH && kr->kr_name != NULL)
-		regfree(&kr->kr_re);
+	rx_free(kr->kr_re);
 	free(kr->kr_name);
 }
 
@@ -532,26 +532,30 @@ config_free_key_rule(struct key_rule *kr)
 void
 config_free_live_rule(struct live_rule *lr)
 {
-	if (lr->lr_kind == LIVE_PATH && lr->lr_text != NULL)
-		regfree(&lr->lr_re);
+	rx_free(lr->lr_re);
 	free(lr->lr_text);
 }
 
-/* Compile a regex; an error quotes regerror's reason. */
+/*
+ * Compile a regex.  The error keeps the scalar's position and adds the
+ * offset within the pattern; a long pattern is quoted by its start only.
+ */
 static int
-config_regcomp(struct config_walk *w, yaml_node_t *n, regex_t *re,
-    const char *s, int flags)
+config_rx(struct config_walk *w, yaml_node_t *n, const char *s,
+    struct rx **out)
 {
-	char	why[128];
-	int	error;
+	char	name[CONFIG_PATH_MAX + sizeof w->cw_err->file + 32];
+	char	*cause;
+	size_t	len = strlen(s);
 
-	if ((error = regcomp(re, s, REG_EXTENDED | flags)) != 0) {
-		regerror(error, re, why, sizeof why);
-		regfree(re);
-		return (config_fail(w, n, "'%s' is not a regular expression: "
-		    "%s", s, why));
-	}
-	return (0);
+	config_fmt(name, sizeof name, "%s:%zu:%zu %s", w->cw_name,
+	    n->start_mark.line + 1, n->start_mark.column + 1, w->cw_path);
+	if ((*out = rx_compile(s, name, 0, &cause)) != NULL)
+		return (0);
+	config_fail(w, n, "'%.*s%s' is not a regular expression: %s",
+	    len > 60 ? 60 : (int)len, s, len > 60 ? "..." : "", cause);
+	free(cause);
+	return (-1);
 }
 
 /* Set one source of a sessions.key entry; ck_min says which. */
@@ -585,13 +589,16 @@ config_set_key_source(struct config_walk *w, yaml_node_t *n, void *base,
 		}
 		break;
 	case KEY_PATH:
-		if (config_regcomp(w, n, &kr->kr_re, s, 0) != 0)
+		if (config_rx(w, n, s, &kr->kr_re) != 0)
 			return (-1);
-		if (kr->kr_re.re_nsub != 1) {
-			regfree(&kr->kr_re);
-			return (config_fail(w, n, "'%s' must have exactly one "
-			    "group (...) around the key; it has %zu", s,
-			    kr->kr_re.re_nsub));
+		if (rx_groups(kr->kr_re) != 1) {
+			config_fail(w, n, "'%.*s%s' must have exactly one "
+			    "capturing group (...) around the key; it has %u",
+			    strlen(s) > 60 ? 60 : (int)strlen(s), s,
+			    strlen(s) > 60 ? "..." : "", rx_groups(kr->kr_re));
+			rx_free(kr->kr_re);
+			kr->kr_re = NULL;
+			return (-1);
 		}
 		break;
 	}
@@ -666,7 +673,7 @@ config_set_live_path(struct config_walk *w, yaml_node_t *n, void *base,
 	(void)ck;
 	if (config_scalar(w, n, "a regular expression", &s) != 0)
 		return (-1);
-	if (config_regcomp(w, n, &lr->lr_re, s, REG_NOSUB) != 0)
+	if (config_rx(w, n, s, &lr->lr_re) != 0)
 		return (-1);
 	lr->lr_kind = LIVE_PATH;
 	lr->lr_text = xstrdup(s);
@@ -1027,8 +1034,9 @@ config_set_preset(struct config_walk *w, yaml_node_t *n, void *base,
 	po->po_sessions.nkeys = 2;
 	kr[0].kr_source = KEY_PATH;
 	kr[0].kr_name = xstrdup(CONFIG_GRADIO_KEY_PATH);
-	if (regcomp(&kr[0].kr_re, kr[0].kr_name, REG_EXTENDED) != 0)
-		fatal("gradio preset: bad key regex");
+	if ((kr[0].kr_re = rx_compile(kr[0].kr_name,
+	    "preset gradio sessions.key[0].path", 0, &why)) == NULL)
+		fatal("gradio preset: %s", why);
 	kr[1].kr_source = KEY_QUERY;
 	kr[1].kr_name = xstrdup("session_hash");
 
@@ -1039,8 +1047,9 @@ config_set_preset(struct config_walk *w, yaml_node_t *n, void *base,
 	po->po_sessions.nlive = 1;
 	lr->lr_kind = LIVE_PATH;
 	lr->lr_text = xstrdup(CONFIG_GRADIO_LIVE_PATH);
-	if (regcomp(&lr->lr_re, lr->lr_text, REG_EXTENDED | REG_NOSUB) != 0)
-		fatal("gradio preset: bad live regex");
+	if ((lr->lr_re = rx_compile(lr->lr_text,
+	    "preset gradio sessions.live[0].path", 0, &why)) == NULL)
+		fatal("gradio preset: %s", why);
 
 	po->po_expire_after_disconnect = 60 * 60 * 1000;
 

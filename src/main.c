@@ -19,6 +19,7 @@
 #include "metrics.h"
 #include "policy.h"
 #include "proxy.h"
+#include "rx.h"
 #include "session.h"
 #include "store.h"
 #include "sweep.h"
@@ -181,6 +182,7 @@ main(int argc, char **argv)
 	if ((base = event_base_new()) == NULL)
 		fatal("libevent: cannot create the event base");
 	daemon_init(base, po);
+	rx_init();
 	/*
 	 * Watch signals before the modules start, so a SIGTERM during start-up
 	 * waits for the loop instead of killing a half-started daemon.
@@ -238,6 +240,7 @@ main(int argc, char **argv)
 	store_close();
 	metrics_free();
 	daemon_free();
+	rx_thread_free();
 	event_base_free(base);
 	libevent_global_shutdown();
 	return (0);

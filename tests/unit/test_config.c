@@ -18,6 +18,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "rx.h"
 
 /* Load a policy from a string; fails the test on error. */
 static struct policy *
@@ -470,7 +471,7 @@ START_TEST(test_values)
 {
 	struct policy		*po;
 	struct cache_entry	*ce;
-	regmatch_t		 m[2];
+	size_t			 so, eo;
 
 	po = load_ok(
 	    "listen: ['[::1]:8080', unix:/run/j.sock]\n"
@@ -504,16 +505,16 @@ START_TEST(test_values)
 	ck_assert_int_eq(po->po_sessions.keys[0].kr_source, KEY_HEADER);
 	ck_assert_str_eq(po->po_sessions.keys[0].kr_name, "X-Sid");
 	ck_assert_int_eq(po->po_sessions.keys[1].kr_source, KEY_PATH);
-	ck_assert_int_eq(regexec(&po->po_sessions.keys[1].kr_re, "/s/abc9/x",
-	    2, m, 0), 0);
-	ck_assert_int_eq(m[1].rm_so, 3);
-	ck_assert_int_eq(m[1].rm_eo, 7);
+	ck_assert_int_eq(rx_match(po->po_sessions.keys[1].kr_re, "/s/abc9/x",
+	    9, &so, &eo), 1);
+	ck_assert_int_eq(so, 3);
+	ck_assert_int_eq(eo, 7);
 	ck_assert_int_eq(po->po_sessions.nlive, 2);
 	ck_assert_int_eq(po->po_sessions.live[0].lr_kind, LIVE_SSE);
 	ck_assert_int_eq(po->po_sessions.live[1].lr_kind, LIVE_PATH);
 	ck_assert_str_eq(po->po_sessions.live[1].lr_text, "/events$");
-	ck_assert_int_eq(regexec(&po->po_sessions.live[1].lr_re, "/a/events",
-	    0, NULL, 0), 0);
+	ck_assert_int_eq(rx_match(po->po_sessions.live[1].lr_re, "/a/events",
+	    9, NULL, NULL), 1);
 	ck_assert_int_eq(po->po_unload_grace, 500);
 	ck_assert_str_eq(po->po_unload.ac_webhook, "http://127.0.0.1:1/u");
 	ck_assert_int_eq(po->po_expire_ttl, 2 * 86400000);
@@ -539,25 +540,25 @@ END_TEST
 static void
 check_gradio_key(const struct policy *po, const char *path, const char *want)
 {
-	regmatch_t	m[2];
-	int		r;
+	size_t	so, eo;
+	int	r;
 
-	r = regexec(&po->po_sessions.keys[0].kr_re, path, 2, m, 0);
+	r = rx_match(po->po_sessions.keys[0].kr_re, path, strlen(path), &so,
+	    &eo);
 	if (want == NULL) {
-		ck_assert_msg(r != 0, "%s matched", path);
+		ck_assert_msg(r == 0, "%s matched", path);
 		return;
 	}
-	ck_assert_msg(r == 0, "%s did not match", path);
-	ck_assert_int_eq((int)strlen(want), m[1].rm_eo - m[1].rm_so);
-	ck_assert_msg(strncmp(path + m[1].rm_so, want, strlen(want)) == 0,
-	    "%s: got %.*s", path, (int)(m[1].rm_eo - m[1].rm_so),
-	    path + m[1].rm_so);
+	ck_assert_msg(r == 1, "%s did not match", path);
+	ck_assert_int_eq(strlen(want), eo - so);
+	ck_assert_msg(strncmp(path + so, want, strlen(want)) == 0,
+	    "%s: got %.*s", path, (int)(eo - so), path + so);
 }
 
 START_TEST(test_preset_gradio)
 {
 	struct policy	*po;
-	const regex_t	*live;
+	struct rx	*live;
 
 	unsetenv("GRADIO_TEMP_DIR");
 	po = load_ok("preset: gradio\n");
@@ -580,13 +581,13 @@ START_TEST(test_preset_gradio)
 
 	ck_assert_int_eq(po->po_sessions.nlive, 1);
 	ck_assert_int_eq(po->po_sessions.live[0].lr_kind, LIVE_PATH);
-	live = &po->po_sessions.live[0].lr_re;
-	ck_assert_int_eq(regexec(live, "/heartbeat/abc", 0, NULL, 0), 0);
-	ck_assert_int_eq(regexec(live, "/root/gradio_api/heartbeat/abc", 0,
-	    NULL, 0), 0);
-	ck_assert_int_ne(regexec(live, "/queue/data", 0, NULL, 0), 0);
-	ck_assert_int_ne(regexec(live, "/gradio_api/queue/data", 0, NULL, 0),
-	    0);
+	live = po->po_sessions.live[0].lr_re;
+	ck_assert_int_eq(rx_match(live, "/heartbeat/abc", 14, NULL, NULL), 1);
+	ck_assert_int_eq(rx_match(live, "/root/gradio_api/heartbeat/abc", 30,
+	    NULL, NULL), 1);
+	ck_assert_int_eq(rx_match(live, "/queue/data", 11, NULL, NULL), 0);
+	ck_assert_int_eq(rx_match(live, "/gradio_api/queue/data", 22, NULL,
+	    NULL), 0);
 
 	ck_assert_int_eq(po->po_expire_after_disconnect, 60 * 60 * 1000);
 	ck_assert_int_eq(po->po_ncache, 1);
@@ -740,16 +741,18 @@ START_TEST(test_errors)
 		{ "sessions: {key: [{header: 'a:b'}]}\n", "t.yaml:1:27: "
 		    "sessions.key[0].header: 'a:b' is not a valid name" },
 		{ "sessions: {key: [{path: 'x'}]}\n", "t.yaml:1:25: "
-		    "sessions.key[0].path: 'x' must have exactly one group (...) "
-		    "around the key; it has 0" },
+		    "sessions.key[0].path: 'x' must have exactly one capturing "
+		    "group (...) around the key; it has 0" },
 		{ "sessions: {key: [{path: '(a'}]}\n", "t.yaml:1:25: "
-		    "sessions.key[0].path: '(a' is not a regular expression: " },
+		    "sessions.key[0].path: '(a' is not a regular expression: "
+		    "missing closing parenthesis at offset 2 (after '(a')" },
 		{ "sessions: {key: [{cookie: a, header: b}]}\n", "t.yaml:1:38: "
 		    "sessions.key[0].header: one source per entry" },
 		{ "sessions: {live: [stream]}\n", "t.yaml:1:19: "
 		    "sessions.live[0]: 'stream' is not one of websocket | sse" },
 		{ "sessions: {live: [{path: '+'}]}\n", "t.yaml:1:26: "
-		    "sessions.live[0].path: '+' is not a regular expression" },
+		    "sessions.live[0].path: '+' is not a regular expression: "
+		    "quantifier does not follow a repeatable item at offset 0" },
 		{ "upstream: web:80\n", "t.yaml:1:11: upstream: 'web:80': 'web' "
 		    "is not a numeric address" },
 		{ "listen: []\n", "t.yaml:1:9: listen: at least one address is "
