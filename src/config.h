@@ -202,6 +202,12 @@ struct config_error {
 	char	msg[512];
 };
 
+/*
+ * Reading and checking a policy, with the files it names, takes at most
+ * this long (ms); the time counts from the start of config_load().
+ */
+#define CONFIG_TIME_MAX		2000
+
 /* Load and validate a policy file; NULL and *err filled on failure. */
 struct policy	*config_load(const char *file, struct config_error *err);
 

@@ -42,6 +42,17 @@ static const char *const config_words_age_by[] = { "atime", "ctime", "mtime",
 /* The member a key entry points at. */
 #define config_member(base, ck, type) ((type *)((char *)(base) + (ck)->ck_off))
 
+/* Refuse a list longer than its key's ck_max (set on every list key). */
+static int
+config_count(struct config_walk *w, yaml_node_t *n, size_t nitems,
+    const struct config_key *ck)
+{
+	if (nitems > (size_t)ck->ck_max)
+		return (config_fail(w, n, "%zu items; at most %lld are allowed",
+		    nitems, (long long)ck->ck_max));
+	return (0);
+}
+
 /* Set a duration; ck_min/ck_max bound it. */
 static int
 config_set_duration(struct config_walk *w, yaml_node_t *n, void *base,
@@ -324,8 +335,8 @@ config_set_listen(struct config_walk *w, yaml_node_t *n, void *base,
 	char			*cause, path[CONFIG_PATH_MAX];
 	size_t			 nitems, i, j;
 
-	(void)ck;
-	if (config_items(w, n, &items, &nitems, &one) != 0)
+	if (config_items(w, n, &items, &nitems, &one) != 0 ||
+	    config_count(w, n, nitems, ck) != 0)
 		return (-1);
 	if (nitems == 0)
 		return (config_fail(w, n, "at least one address is needed"));
@@ -370,8 +381,8 @@ config_set_cidrs(struct config_walk *w, yaml_node_t *n, void *base,
 	char			 path[CONFIG_PATH_MAX], net[64];
 	size_t			 nitems, i;
 
-	(void)ck;
-	if (config_items(w, n, &items, &nitems, &one) != 0)
+	if (config_items(w, n, &items, &nitems, &one) != 0 ||
+	    config_count(w, n, nitems, ck) != 0)
 		return (-1);
 	config_fmt(path, sizeof path, "%s", w->cw_path);
 	cis = xcalloc(nitems, sizeof *cis);
@@ -417,7 +428,8 @@ config_free_strings(char **v, size_t n)
 
 /* Parse a list of strings, each checked by check (which may be NULL). */
 static int
-config_strings(struct config_walk *w, yaml_node_t *n, const char *what,
+config_strings(struct config_walk *w, yaml_node_t *n,
+    const struct config_key *ck, const char *what,
     int (*check)(const char *, char **), char ***out, size_t *nout)
 {
 	yaml_node_item_t	*items, one;
@@ -426,7 +438,8 @@ config_strings(struct config_walk *w, yaml_node_t *n, const char *what,
 	char			*cause, path[CONFIG_PATH_MAX], **v;
 	size_t			 nitems, i;
 
-	if (config_items(w, n, &items, &nitems, &one) != 0)
+	if (config_items(w, n, &items, &nitems, &one) != 0 ||
+	    config_count(w, n, nitems, ck) != 0)
 		return (-1);
 	config_fmt(path, sizeof path, "%s", w->cw_path);
 	v = xcalloc(nitems, sizeof *v);
@@ -458,7 +471,7 @@ config_set_remove(struct config_walk *w, yaml_node_t *n, void *base,
 	char		**v;
 	size_t		  nv;
 
-	if (config_strings(w, n, "a path template", config_parse_template,
+	if (config_strings(w, n, ck, "a path template", config_parse_template,
 	    &v, &nv) != 0)
 		return (-1);
 	config_free_strings(ac->ac_remove, ac->ac_nremove);
@@ -476,8 +489,7 @@ config_set_keep(struct config_walk *w, yaml_node_t *n, void *base,
 	char			**v;
 	size_t			  nv;
 
-	(void)ck;
-	if (config_strings(w, n, "a glob pattern", config_parse_glob, &v,
+	if (config_strings(w, n, ck, "a glob pattern", config_parse_glob, &v,
 	    &nv) != 0)
 		return (-1);
 	config_free_strings(ce->ce_keep, ce->ce_nkeep);
@@ -500,8 +512,8 @@ config_set_age_by(struct config_walk *w, yaml_node_t *n, void *base,
 	unsigned		 bits = 0;
 	int			 word;
 
-	(void)ck;
-	if (config_items(w, n, &items, &nitems, &one) != 0)
+	if (config_items(w, n, &items, &nitems, &one) != 0 ||
+	    config_count(w, n, nitems, ck) != 0)
 		return (-1);
 	if (nitems == 0)
 		return (config_fail(w, n, "at least one of atime, ctime, mtime "
@@ -626,6 +638,8 @@ config_set_keys(struct config_walk *w, yaml_node_t *n, void *base,
 	nitems = (size_t)(n->data.sequence.items.top - items);
 	if (nitems == 0)
 		return (config_fail(w, n, "at least one source is needed"));
+	if (config_count(w, n, nitems, ck) != 0)
+		return (-1);
 	config_fmt(path, sizeof path, "%s", w->cw_path);
 	config_fmt(tpath, sizeof tpath, "%s[]", ck->ck_path);
 	krs = xcalloc(nitems, sizeof *krs);
@@ -695,7 +709,8 @@ config_set_live(struct config_walk *w, yaml_node_t *n, void *base,
 	size_t			 nitems, i, j;
 	int			 word;
 
-	if (config_items(w, n, &items, &nitems, &one) != 0)
+	if (config_items(w, n, &items, &nitems, &one) != 0 ||
+	    config_count(w, n, nitems, ck) != 0)
 		return (-1);
 	config_fmt(path, sizeof path, "%s", w->cw_path);
 	config_fmt(tpath, sizeof tpath, "%s[]", ck->ck_path);
@@ -777,6 +792,8 @@ config_set_cache(struct config_walk *w, yaml_node_t *n, void *base,
 		items = n->data.sequence.items.start;
 		nitems = (size_t)(n->data.sequence.items.top - items);
 	}
+	if (config_count(w, n, nitems, ck) != 0)
+		return (-1);
 	config_fmt(path, sizeof path, "%s", w->cw_path);
 	config_fmt(tpath, sizeof tpath, "%s[]", ck->ck_path);
 	ces = xcalloc(nitems, sizeof *ces);
@@ -1077,12 +1094,12 @@ const struct config_key config_keys[] = {
 	{ "preset", "enum", "", config_set_preset, 0, 0, 0,
 	    config_words_preset },
 	{ "listen", "address list", "127.0.0.1:8080", config_set_listen, 0,
-	    0, 0, NULL },
+	    0, 64, NULL },
 	{ "upstream", "address", "127.0.0.1:7860", config_set_addr,
 	    PO(po_upstream), 0, 0, NULL },
 	{ "trusted_proxies", "network list",
 	    "['127.0.0.1/32', '::1/128']",
-	    config_set_cidrs, 0, 0, 0, NULL },
+	    config_set_cidrs, 0, 0, 1024, NULL },
 	{ "state_dir", "path", "/var/lib/janitor", config_set_path,
 	    PO(po_state_dir), 0, 0, NULL },
 
@@ -1118,7 +1135,7 @@ const struct config_key config_keys[] = {
 	{ "sessions.cookie.same_site", "enum", "lax", config_set_enum,
 	    PO(po_sessions.cookie_same_site), 0, 0, config_words_same_site },
 	{ "sessions.key", "source list", "[{cookie: janitor_sid}]",
-	    config_set_keys, 0, 0, 0, NULL },
+	    config_set_keys, 0, 0, 16, NULL },
 	{ "sessions.key[].cookie", "name", "", config_set_key_source, 0,
 	    KEY_COOKIE, 0, NULL },
 	{ "sessions.key[].query", "name", "", config_set_key_source, 0,
@@ -1132,7 +1149,7 @@ const struct config_key config_keys[] = {
 	{ "sessions.capacity", "integer", "10000", config_set_long,
 	    PO(po_sessions.capacity), 1, 100000000, NULL },
 	{ "sessions.live", "live list", "[websocket, sse]", config_set_live,
-	    0, 0, 0, NULL },
+	    0, 0, 16, NULL },
 	{ "sessions.live[].path", "regex", "", config_set_live_path, 0, 0, 0,
 	    NULL },
 	{ "sessions.keepalive", "map", "", NULL, 0, 0, 0, NULL },
@@ -1152,7 +1169,7 @@ const struct config_key config_keys[] = {
 	{ "on_unload.webhook", "URL", "''", config_set_url,
 	    PO(po_unload.ac_webhook), 0, 0, NULL },
 	{ "on_unload.remove", "template list", "[]", config_set_remove,
-	    PO(po_unload), 0, 0, NULL },
+	    PO(po_unload), 0, 64, NULL },
 
 	{ "on_expire", "map", "", NULL, 0, 0, 0, NULL },
 	{ "on_expire.after_disconnect", "duration", "60m",
@@ -1163,7 +1180,7 @@ const struct config_key config_keys[] = {
 	{ "on_expire.webhook", "URL", "''", config_set_url,
 	    PO(po_expire.ac_webhook), 0, 0, NULL },
 	{ "on_expire.remove", "template list", "[]", config_set_remove,
-	    PO(po_expire), 0, 0, NULL },
+	    PO(po_expire), 0, 64, NULL },
 
 	{ "webhooks", "map", "", NULL, 0, 0, 0, NULL },
 	{ "webhooks.secret_file", "path", "''", config_set_secret_file, 0, 0, 0,
@@ -1178,7 +1195,7 @@ const struct config_key config_keys[] = {
 	{ "webhooks.backoff.max", "duration", "10m", config_set_duration,
 	    PO(po_webhooks.backoff_max), 1, MS_MAX, NULL },
 
-	{ "cache", "cache list", "[]", config_set_cache, 0, 0, 0, NULL },
+	{ "cache", "cache list", "[]", config_set_cache, 0, 0, 256, NULL },
 	{ "cache[].path", "path", "", config_set_path, CE(ce_path), 0, 0,
 	    NULL },
 	{ "cache[].every", "duration", "1h", config_set_duration,
@@ -1186,10 +1203,11 @@ const struct config_key config_keys[] = {
 	{ "cache[].age", "duration", "1h", config_set_duration, CE(ce_age), 0,
 	    MS_MAX, NULL },
 	{ "cache[].age_by", "timestamp list", "[mtime]", config_set_age_by, 0,
-	    0, 0, NULL },
+	    0, 3, NULL },
 	{ "cache[].on_start", "enum", "none", config_set_enum,
 	    CE(ce_on_start), 0, 0, config_words_on_start },
-	{ "cache[].keep", "glob list", "[]", config_set_keep, 0, 0, 0, NULL },
+	{ "cache[].keep", "glob list", "[]", config_set_keep, 0, 0, 256,
+	    NULL },
 	{ "cache[].max_size", "size", "0", config_set_size, CE(ce_max_size),
 	    0, INT64_MAX, NULL },
 

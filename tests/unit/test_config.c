@@ -9,9 +9,11 @@
 #include <arpa/inet.h>
 
 #include <fnmatch.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <check.h>
@@ -864,6 +866,151 @@ START_TEST(test_error_format)
 END_TEST
 
 /* Write text to a fresh temporary file; return its path (static). */
+/* A growing string, for generated policies. */
+struct text {
+	char	*t;
+	size_t	 len;
+};
+
+/* Append printf-style to a text. */
+static void __attribute__((format(printf, 2, 3)))
+text_add(struct text *t, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*s;
+	int	 n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	ck_assert_int_ge(n, 0);
+	t->t = realloc(t->t, t->len + (size_t)n + 1);
+	memcpy(t->t + t->len, s, (size_t)n + 1);
+	t->len += (size_t)n;
+	free(s);
+}
+
+/* Expect text to fail with want as a prefix, fast; then free it. */
+static void
+bounded_err(struct text *t, const char *want)
+{
+	struct timespec	 a, b;
+	const char	*got;
+	double		 ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	got = load_err(t->t);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	ms = (b.tv_sec - a.tv_sec) * 1e3 + (b.tv_nsec - a.tv_nsec) / 1e6;
+	ck_assert_msg(strncmp(got, want, strlen(want)) == 0,
+	    "want: %s\n got: %s", want, got);
+	/* Before the bounds: 12 s for the brackets, 10 s for the anchors. */
+	ck_assert_msg(ms < 500, "%s: %.0f ms", want, ms);
+	free(t->t);
+	t->t = NULL;
+	t->len = 0;
+}
+
+START_TEST(test_bounds)
+{
+	struct text	t = { NULL, 0 };
+	int		i;
+
+	/* Nesting stops at the 65th level, whatever follows. */
+	for (i = 0; i < 100000; i++)
+		text_add(&t, "[");
+	bounded_err(&t, "t.yaml:1:65: lists and mappings nest more than 64 "
+	    "deep");
+	text_add(&t, "a:\n");
+	for (i = 1; i < 70; i++)
+		text_add(&t, "%*sa:\n", i, "");
+	bounded_err(&t, "t.yaml:65:65: lists and mappings nest more than 64 "
+	    "deep");
+	/* 64 levels are fine for the reader (the key is what is wrong). */
+	for (i = 0; i < 63; i++)
+		text_add(&t, "[");
+	for (i = 0; i < 63; i++)
+		text_add(&t, "]");
+	text_add(&t, ": 1\n");
+	bounded_err(&t, "t.yaml:1:1: keys must be plain words");
+
+	text_add(&t, "x: [");
+	for (i = 0; i < 200000; i++)
+		text_add(&t, "a,");
+	text_add(&t, "a]\n");
+	bounded_err(&t, "t.yaml:1:199999: more than 100000 values in the file");
+
+	text_add(&t, "x: [");
+	for (i = 0; i < 50000; i++)
+		text_add(&t, "&a%d v,", i);
+	for (i = 0; i < 50000; i++)
+		text_add(&t, "*a49999,");
+	text_add(&t, "]\n");
+	bounded_err(&t, "t.yaml:1:695: more than 100 anchors (&name) in the "
+	    "file");
+
+	text_add(&t, "state_dir: /");
+	for (i = 0; i < 5000; i++)
+		text_add(&t, "a");
+	text_add(&t, "\n");
+	bounded_err(&t, "t.yaml:1:12: state_dir: a value of 5001 bytes; at "
+	    "most 4096 are allowed");
+
+	/* Lists: one item more than each cap. */
+	text_add(&t, "listen: [");
+	for (i = 0; i < 65; i++)
+		text_add(&t, "'127.0.0.1:%d',", 10000 + i);
+	text_add(&t, "]\n");
+	bounded_err(&t, "t.yaml:1:9: listen: 65 items; at most 64 are "
+	    "allowed");
+	text_add(&t, "trusted_proxies: [");
+	for (i = 0; i < 1025; i++)
+		text_add(&t, "'10.0.%d.%d',", i / 256, i % 256);
+	text_add(&t, "]\n");
+	bounded_err(&t, "t.yaml:1:18: trusted_proxies: 1025 items; at most "
+	    "1024 are allowed");
+	text_add(&t, "sessions:\n  key:\n");
+	for (i = 0; i < 17; i++)
+		text_add(&t, "    - header: X-K%d\n", i);
+	bounded_err(&t, "t.yaml:3:5: sessions.key: 17 items; at most 16 are "
+	    "allowed");
+	text_add(&t, "sessions:\n  live:\n");
+	for (i = 0; i < 17; i++)
+		text_add(&t, "    - path: /x%d\n", i);
+	bounded_err(&t, "t.yaml:3:5: sessions.live: 17 items; at most 16 are "
+	    "allowed");
+	text_add(&t, "on_expire:\n  remove:\n");
+	for (i = 0; i < 65; i++)
+		text_add(&t, "    - /srv/%d/{session}\n", i);
+	bounded_err(&t, "t.yaml:3:5: on_expire.remove: 65 items; at most 64 "
+	    "are allowed");
+	text_add(&t, "cache:\n");
+	for (i = 0; i < 257; i++)
+		text_add(&t, "  - path: /c/%d\n", i);
+	bounded_err(&t, "t.yaml:2:3: cache: 257 items; at most 256 are "
+	    "allowed");
+	text_add(&t, "cache:\n  - path: /c\n    keep:\n");
+	for (i = 0; i < 257; i++)
+		text_add(&t, "      - '*.%d'\n", i);
+	bounded_err(&t, "t.yaml:4:7: cache[0].keep: 257 items; at most 256 "
+	    "are allowed");
+	text_add(&t, "cache: [{path: /c, age_by: [atime, ctime, mtime, "
+	    "atime]}]\n");
+	bounded_err(&t, "t.yaml:1:28: cache[0].age_by: 4 items; at most 3 "
+	    "are allowed");
+
+	/* At each cap, the file loads. */
+	text_add(&t, "trusted_proxies: [");
+	for (i = 0; i < 1024; i++)
+		text_add(&t, "'10.0.%d.%d',", i / 256, i % 256);
+	text_add(&t, "]\nsessions:\n  live:\n");
+	for (i = 0; i < 16; i++)
+		text_add(&t, "    - path: /x%d\n", i);
+	config_unref(load_ok(t.t));
+	free(t.t);
+}
+END_TEST
+
 static const char *
 tmpfile_with(const char *text)
 {
@@ -1221,6 +1368,7 @@ config_suite(void)
 	tcase_add_test(tc, test_preset_gradio);
 	tcase_add_test(tc, test_preset_merge);
 	tcase_add_test(tc, test_errors);
+	tcase_add_test(tc, test_bounds);
 	tcase_add_test(tc, test_error_format);
 	tcase_add_test(tc, test_secret);
 	tcase_add_test(tc, test_token);
