@@ -855,6 +855,11 @@ config_read_secret(struct config_walk *w, yaml_node_t *n, const char *file,
 		close(fd);
 		return (config_fail(w, n, "'%s' is not a regular file", file));
 	}
+	if (st.st_size > CONFIG_SECRET_MAX) {
+		close(fd);
+		return (config_fail(w, n, "'%s' is %lld bytes, larger than %d",
+		    file, (long long)st.st_size, CONFIG_SECRET_MAX));
+	}
 	for (;;) {
 		got = read(fd, buf + len, sizeof buf - 1 - len);
 		if (got == -1 && errno == EINTR)

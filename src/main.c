@@ -13,6 +13,7 @@
 #include "admin.h"
 #include "clock.h"
 #include "config.h"
+#include "config_job.h"
 #include "daemon.h"
 #include "fsutil.h"
 #include "log.h"
@@ -94,6 +95,15 @@ main_stop_poll(evutil_socket_t fd, short events, void *arg)
 	evtimer_add(main_stop_timer, &tv);
 }
 
+/* A reload ended: systemd hears that the service is ready again. */
+static void
+main_reloaded(int ok)
+{
+	(void)ok;
+	if (!daemon_stopping())
+		systemd_notify("READY=1");
+}
+
 /* SIGHUP reloads, SIGTERM/SIGINT stop; runs on the loop, not in the handler. */
 static void
 main_signal(evutil_socket_t sig, short events, void *arg)
@@ -101,10 +111,12 @@ main_signal(evutil_socket_t sig, short events, void *arg)
 	(void)events;
 	(void)arg;
 	if (sig == SIGHUP) {
+		if (daemon_stopping())
+			return;
 		log_info("SIGHUP: reloading");
-		systemd_reloading();
-		daemon_reload();
-		systemd_notify("READY=1");
+		if (!daemon_reloading())
+			systemd_reloading();
+		daemon_reload(main_reloaded);
 		return;
 	}
 	if (daemon_stopping())
@@ -162,7 +174,7 @@ main(int argc, char **argv)
 		return (2);
 	}
 
-	if ((po = config_load(file, &err)) == NULL) {
+	if ((po = config_load_timed(file, &err)) == NULL) {
 		config_error_format(&err, buf, sizeof buf);
 		fprintf(stderr, "%s\n", buf);
 		return (1);

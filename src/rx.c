@@ -262,9 +262,10 @@ rx_compile(const char *pattern, const char *name, int flags, char **cause)
 	rx->rx_code = code;
 	rx->rx_name = xstrdup(name);
 	rx->rx_groups = groups;
-	if (jit_ok == -1)
-		jit_ok = rx_jit_available();
-	if (jit_ok && !(flags & RX_NOJIT)) {
+	/* Compiles run on the loop and in the reload thread. */
+	if (__atomic_load_n(&jit_ok, __ATOMIC_RELAXED) == -1)
+		__atomic_store_n(&jit_ok, rx_jit_available(), __ATOMIC_RELAXED);
+	if (__atomic_load_n(&jit_ok, __ATOMIC_RELAXED) && !(flags & RX_NOJIT)) {
 		/* Without executable memory (MemoryDenyWriteExecute=) it fails. */
 		jit_rc = pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
 		if (jit_rc == 0)
