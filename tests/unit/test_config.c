@@ -17,8 +17,11 @@
 #include <unistd.h>
 
 #include <check.h>
+#include <event2/event.h>
+#include <event2/thread.h>
 
 #include "config.h"
+#include "config_job.h"
 #include "log.h"
 #include "rx.h"
 
@@ -870,6 +873,7 @@ END_TEST
 struct text {
 	char	*t;
 	size_t	 len;
+	size_t	 cap;
 };
 
 /* Append printf-style to a text. */
@@ -884,7 +888,10 @@ text_add(struct text *t, const char *fmt, ...)
 	n = vasprintf(&s, fmt, ap);
 	va_end(ap);
 	ck_assert_int_ge(n, 0);
-	t->t = realloc(t->t, t->len + (size_t)n + 1);
+	if (t->len + (size_t)n + 1 > t->cap) {
+		t->cap = (t->len + (size_t)n + 1) * 2;
+		t->t = realloc(t->t, t->cap);
+	}
 	memcpy(t->t + t->len, s, (size_t)n + 1);
 	t->len += (size_t)n;
 	free(s);
@@ -909,11 +916,12 @@ bounded_err(struct text *t, const char *want)
 	free(t->t);
 	t->t = NULL;
 	t->len = 0;
+	t->cap = 0;
 }
 
 START_TEST(test_bounds)
 {
-	struct text	t = { NULL, 0 };
+	struct text	t = { NULL, 0, 0 };
 	int		i;
 
 	/* Nesting stops at the 65th level, whatever follows. */
@@ -1101,6 +1109,81 @@ START_TEST(test_token)
 	    "admin.token_file: "));
 	unlink(file);
 	ck_assert_ptr_nonnull(strstr(load_err(text), "cannot read"));
+}
+END_TEST
+
+/* What a config_job called back with. */
+struct job_result {
+	int			 calls;
+	struct policy		*po;
+	struct config_error	 err;
+	struct event_base	*base;
+};
+
+static void
+job_done(struct policy *po, const struct config_error *err, void *arg)
+{
+	struct job_result	*r = arg;
+
+	r->calls++;
+	r->po = po;
+	r->err = *err;
+	event_base_loopexit(r->base, NULL);
+}
+
+/* Loading in a thread: the loop gets the policy or the error, once. */
+START_TEST(test_job)
+{
+	struct job_result	 r;
+	struct config_error	 err;
+	struct config_job	*cj;
+	struct policy		*po;
+	const char		*path;
+	char			 buf[1024];
+
+	ck_assert_int_eq(evthread_use_pthreads(), 0);
+	memset(&r, 0, sizeof r);
+	ck_assert_ptr_nonnull(r.base = event_base_new());
+	path = tmpfile_with("upstream: 127.0.0.1:7000\n");
+	cj = config_job_start(r.base, path, job_done, &r, &err);
+	ck_assert_ptr_nonnull(cj);
+	event_base_dispatch(r.base);
+	ck_assert_int_eq(r.calls, 1);
+	ck_assert_ptr_nonnull(r.po);
+	ck_assert_str_eq(r.po->po_upstream.ad_text, "127.0.0.1:7000");
+	config_unref(r.po);
+	unlink(path);
+
+	path = tmpfile_with("upstream: nowhere\n");
+	cj = config_job_start(r.base, path, job_done, &r, &err);
+	ck_assert_ptr_nonnull(cj);
+	event_base_dispatch(r.base);
+	ck_assert_int_eq(r.calls, 2);
+	ck_assert_ptr_null(r.po);
+	config_error_format(&r.err, buf, sizeof buf);
+	ck_assert_msg(strstr(buf, ":1:11: upstream: 'nowhere'") != NULL, "%s",
+	    buf);
+
+	/* A job cancelled before it called back never does. */
+	cj = config_job_start(r.base, path, job_done, &r, &err);
+	config_job_cancel(cj);
+	event_base_loopexit(r.base, &(struct timeval){ 0, 200000 });
+	event_base_dispatch(r.base);
+	ck_assert_int_eq(r.calls, 2);
+	unlink(path);
+
+	/* Without a loop. */
+	path = tmpfile_with("upstream: 127.0.0.1:7001\n");
+	po = config_load_timed(path, &err);
+	ck_assert_ptr_nonnull(po);
+	ck_assert_str_eq(po->po_upstream.ad_text, "127.0.0.1:7001");
+	config_unref(po);
+	unlink(path);
+	ck_assert_ptr_null(config_load_timed("/nonexistent/x.yaml", &err));
+	config_error_format(&err, buf, sizeof buf);
+	ck_assert_str_eq(buf, "/nonexistent/x.yaml: cannot open: No such file "
+	    "or directory");
+	event_base_free(r.base);
 }
 END_TEST
 
@@ -1373,6 +1456,7 @@ config_suite(void)
 	tcase_add_test(tc, test_secret);
 	tcase_add_test(tc, test_token);
 	tcase_add_test(tc, test_refcount);
+	tcase_add_test(tc, test_job);
 	tcase_add_test(tc, test_summary);
 	tcase_add_test(tc, test_no_leak_on_error_paths);
 	suite_add_tcase(s, tc);
