@@ -676,6 +676,12 @@ config_load_until(const char *name, const char *buf, size_t len,
 
 	memset(err, 0, sizeof *err);
 	memset(&w, 0, sizeof w);
+	if (len > CONFIG_FILE_MAX) {
+		config_fmt(err->file, sizeof err->file, "%s", name);
+		config_fmt(err->msg, sizeof err->msg, "%zu bytes, larger than "
+		    "%d", len, CONFIG_FILE_MAX);
+		return (NULL);
+	}
 	if (config_prescan(name, buf, len, deadline, err) != 0)
 		return (NULL);
 	if (!yaml_parser_initialize(&parser))

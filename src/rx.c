@@ -13,11 +13,15 @@
  * without counting; so [^/]{0,9000}[xy] on a 16 KiB path stays under any
  * match limit and still takes a second (measured: 1.1 s interpreted,
  * 93 ms JIT).  Patterns are therefore compiled with automatic callouts,
- * one before each item, and the callout checks the thread's CPU time every
- * RX_CALLOUT_CHECK calls: a match that has used more than RX_CPU_LIMIT_NS
- * is abandoned.  A legitimate match makes a few dozen callouts and never
- * reads the clock.  The match, depth and heap limits stop exponential
- * backtracking and bound the interpreter's memory before the clock does.
+ * one before each item, and the callout checks the thread's CPU time
+ * every few calls: a match that has used more than RX_CPU_LIMIT_NS is
+ * abandoned.  Between two callouts one item may scan the whole subject,
+ * so the clock is read every RX_UNCOUNTED_MAX / (subject length) callouts
+ * (at most every RX_CALLOUT_CHECK): at most about RX_UNCOUNTED_MAX bytes
+ * are scanned between two reads.  A legitimate match on a usual path makes
+ * a few dozen callouts and never reads the clock.  The match, depth and
+ * heap limits stop exponential backtracking and bound the interpreter's
+ * memory before the clock does.
  */
 #include <stdarg.h>
 #include <stdint.h>
@@ -50,8 +54,11 @@
 #define RX_JIT_STACK_MIN	(32 * 1024)
 #define RX_JIT_STACK_MAX	(512 * 1024)
 
-/* Callouts between two reads of the thread's CPU clock. */
+/* Most callouts between two reads of the thread's CPU clock. */
 #define RX_CALLOUT_CHECK	256
+
+/* Bytes of subject that may be scanned between two reads, about. */
+#define RX_UNCOUNTED_MAX	(256 * 1024)
 
 /* CPU time one match may use, counted from the first clock read. */
 #define RX_CPU_LIMIT_NS		(1000 * 1000)
@@ -69,7 +76,8 @@ struct rx_thread {
 	pcre2_match_context	*rt_mctx;
 	pcre2_match_data	*rt_md;
 	pcre2_jit_stack		*rt_stack;
-	uint64_t		 rt_callouts;	/* in this match */
+	uint32_t		 rt_every;	/* callouts between clock reads */
+	uint32_t		 rt_left;	/* until the next read */
 	int64_t			 rt_cpu_start;	/* ns, 0 before the first read */
 	int			 rt_cpu_over;	/* the callout stopped it */
 };
@@ -110,8 +118,9 @@ rx_callout(pcre2_callout_block *cb, void *arg)
 	int64_t			 now;
 
 	(void)cb;
-	if (++rt->rt_callouts % RX_CALLOUT_CHECK != 0)
+	if (--rt->rt_left > 0)
 		return (0);
+	rt->rt_left = rt->rt_every;
 	now = rx_cpu_ns();
 	if (rt->rt_cpu_start == 0) {
 		rt->rt_cpu_start = now;
@@ -330,7 +339,11 @@ rx_match(struct rx *rx, const char *s, size_t len, size_t *so, size_t *eo)
 	PCRE2_SIZE		*ov;
 	int			 rc;
 
-	rt->rt_callouts = 0;
+	rt->rt_every = len >= RX_UNCOUNTED_MAX / RX_CALLOUT_CHECK ?
+	    (uint32_t)(RX_UNCOUNTED_MAX / (len + 1)) : RX_CALLOUT_CHECK;
+	if (rt->rt_every == 0)
+		rt->rt_every = 1;
+	rt->rt_left = rt->rt_every;
 	rt->rt_cpu_start = 0;
 	rt->rt_cpu_over = 0;
 	rc = pcre2_match(rx->rx_code, (PCRE2_SPTR)s, len, 0, 0, rt->rt_md,
