@@ -7,10 +7,15 @@
  * key pattern (every request) and the live pattern (streams only).
  *
  *   bench_regex [-n ITERATIONS] [-r ROUNDS] [-m METHOD]
+ *   bench_regex -w
  *
  * Rounds alternate the methods; the median of the rounds is printed, in ns
  * per match, for each path and pattern.  -m runs one method only (for
- * callgrind: instructions / ITERATIONS per match).
+ * callgrind: instructions / ITERATIONS per match).  -w instead times
+ * hostile patterns on hostile paths of 16 KiB and 1 MiB, the longest a
+ * request head may be: how much CPU time a match can take before its
+ * limits stop it (the most of 5 runs; CPU time, so that a busy machine's
+ * preemptions do not count).
  */
 #include <regex.h>
 #include <stdio.h>
@@ -23,6 +28,7 @@
 #include <pcre2.h>
 
 #include "config.h"
+#include "log.h"
 #include "rx.h"
 
 /* Paths of a Gradio 5 page load and session, as janitord sees them. */
@@ -72,6 +78,16 @@ now_ns(void)
 	struct timespec	ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (ts.tv_sec * 1e9 + ts.tv_nsec);
+}
+
+/* Nanoseconds of CPU this thread used. */
+static double
+cpu_ns(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return (ts.tv_sec * 1e9 + ts.tv_nsec);
 }
 
@@ -140,6 +156,64 @@ run(enum method m, struct pat *p, const char *target, long n)
 	return ((now_ns() - t0) / (double)n);
 }
 
+/* Hostile patterns: exponential, quadratic, and scans per start. */
+static const char *const worst[] = {
+	"(a+)+$",
+	"^(\\w+\\s?)*$",
+	"(a|aa)*$",
+	"[^/]{0,9000}[xy]",
+	"[^/]{0,65535}+[xy]",
+	"(?:(?=[^!]*+!)|(?=[^?]*+\\?)|(?=[^#]*+#)){1,50}[xy]",
+	"(.*a){12}$",
+};
+
+/* The slowest of 5 matches of each hostile pattern, JIT and not. */
+static void
+worst_cases(void)
+{
+	static const size_t	 lens[] = { 16 * 1024, 1024 * 1024 };
+	struct rx		*rx;
+	uint64_t		 hits;
+	char			*s, *cause;
+	double			 t0, ms, slowest;
+	size_t			 i, l;
+	int			 jit, r, got;
+
+	printf("%-52s %8s %6s %10s %s\n", "pattern", "subject", "", "CPU ms",
+	    "stopped");
+	for (i = 0; i < sizeof worst / sizeof worst[0]; i++) {
+		for (l = 0; l < 2; l++) {
+			s = malloc(lens[l] + 1);
+			memset(s, 'a', lens[l]);
+			s[lens[l] - 1] = '!';
+			s[lens[l]] = '\0';
+			for (jit = 1; jit >= 0; jit--) {
+				rx = rx_compile(worst[i], "worst", jit ? 0 :
+				    RX_NOJIT, &cause);
+				if (rx == NULL)
+					abort();
+				hits = rx_limit_hits();
+				slowest = 0;
+				got = 0;
+				for (r = 0; r < 5; r++) {
+					t0 = cpu_ns();
+					got |= rx_match(rx, s, lens[l], NULL,
+					    NULL);
+					ms = (cpu_ns() - t0) / 1e6;
+					if (ms > slowest)
+						slowest = ms;
+				}
+				printf("%-52s %7zuk %6s %10.2f %s\n", worst[i],
+				    lens[l] / 1024, jit ? "jit" : "interp",
+				    slowest, got ? "matched" :
+				    rx_limit_hits() > hits ? "yes" : "no match");
+				rx_free(rx);
+			}
+			free(s);
+		}
+	}
+}
+
 static int
 cmp_double(const void *a, const void *b)
 {
@@ -158,8 +232,12 @@ main(int argc, char **argv)
 	size_t		 pi, k;
 	enum method	 m;
 
-	while ((ch = getopt(argc, argv, "n:r:m:")) != -1) {
+	while ((ch = getopt(argc, argv, "n:r:m:w")) != -1) {
 		switch (ch) {
+		case 'w':
+			log_setup(LOG_LEVEL_ERROR, 0);
+			worst_cases();
+			return (0);
 		case 'n':
 			n = atol(optarg);
 			break;

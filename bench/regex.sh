@@ -10,6 +10,9 @@ build=${1:-build}
 ninja -C "$build" bench/bench_regex >/dev/null
 echo "== load: $(uptime)"
 "$build/bench/bench_regex" -n 200000 -r 11
+echo
+echo "== hostile patterns on hostile paths: CPU time until the limits stop them"
+"$build/bench/bench_regex" -w
 if command -v valgrind >/dev/null; then
 	echo
 	echo "== instructions per match (callgrind, 16 matches of each method)"

@@ -42,12 +42,15 @@ static const char *const config_words_age_by[] = { "atime", "ctime", "mtime",
 /* The member a key entry points at. */
 #define config_member(base, ck, type) ((type *)((char *)(base) + (ck)->ck_off))
 
-/* Refuse a list longer than its key's ck_max (set on every list key). */
+/*
+ * Refuse a list longer than its key's ck_max.  Every "... list" key has
+ * one (test_config checks); 0 would leave only the file's value limit.
+ */
 static int
 config_count(struct config_walk *w, yaml_node_t *n, size_t nitems,
     const struct config_key *ck)
 {
-	if (nitems > (size_t)ck->ck_max)
+	if (ck->ck_max > 0 && nitems > (size_t)ck->ck_max)
 		return (config_fail(w, n, "%zu items; at most %lld are allowed",
 		    nitems, (long long)ck->ck_max));
 	return (0);

@@ -1267,6 +1267,22 @@ summary_of(const char *text)
 	return (out);
 }
 
+/* Every list key has a cap on its items (docs/configuration.md, Limits). */
+START_TEST(test_table_list_caps)
+{
+	size_t	i, len;
+
+	for (i = 0; i < config_nkeys; i++) {
+		len = strlen(config_keys[i].ck_type);
+		if (len < 5 || strcmp(config_keys[i].ck_type + len - 5,
+		    " list") != 0)
+			continue;
+		ck_assert_msg(config_keys[i].ck_max > 0, "%s: a list key needs "
+		    "its cap in ck_max", config_keys[i].ck_path);
+	}
+}
+END_TEST
+
 START_TEST(test_table_defaults_true)
 {
 	char		 text[512], base[512], *a, *b;
@@ -1463,6 +1479,7 @@ config_suite(void)
 
 	tc = tcase_create("docs");
 	tcase_add_test(tc, test_table_defaults_true);
+	tcase_add_test(tc, test_table_list_caps);
 	tcase_add_test(tc, test_docs_in_sync);
 	tcase_add_test(tc, test_default_policy_file);
 	suite_add_tcase(s, tc);
