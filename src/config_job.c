@@ -9,7 +9,9 @@
  * (config_job_start), or the calling thread for --check and start-up
  * (config_load_timed).  A thread that is given up on finishes whenever its
  * read returns and frees what it built; while CONFIG_JOBS_STUCK of them
- * are still waiting, no new one starts.
+ * are still waiting, no new one starts.  A reload's thread runs at nice 10
+ * (fsutil_thread_background) so that checking a big file takes CPU from
+ * nothing the loop needs.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -22,6 +24,7 @@
 
 #include "config.h"
 #include "config_job.h"
+#include "fsutil.h"
 #include "log.h"
 
 /* Threads given up on that may still run; past this, loads are refused. */
@@ -33,6 +36,7 @@ struct config_job {
 	int			 cj_refs;	/* the thread's, the waiter's */
 	int			 cj_done;
 	int			 cj_abandoned;	/* the waiter gave up */
+	int			 cj_background;	/* nice the thread: a loop runs */
 	char			*cj_file;
 	struct policy		*cj_po;
 	struct config_error	 cj_err;
@@ -72,6 +76,9 @@ config_job_main(void *arg)
 	struct config_error	 err;
 	struct policy		*po;
 
+	/* A reload must not take the CPU from the loop it runs beside. */
+	if (cj->cj_background)
+		fsutil_thread_background();
 	po = config_load(cj->cj_file, &err);
 	pthread_mutex_lock(&cj->cj_lock);
 	cj->cj_po = po;
@@ -292,6 +299,7 @@ config_job_start(struct event_base *base, const char *file, config_job_cb cb,
 		fatal_oom();
 	cj->cj_cb = cb;
 	cj->cj_arg = arg;
+	cj->cj_background = 1;
 	evtimer_add(cj->cj_timer, &tv);
 	if (config_job_run(cj, err) != 0) {
 		/* Only the waiter's reference is left. */
