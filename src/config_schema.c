@@ -843,7 +843,7 @@ static int
 config_read_secret(struct config_walk *w, yaml_node_t *n, const char *file,
     char **out)
 {
-	char		 buf[CONFIG_SECRET_MAX + 1], *p, *e;
+	char		 buf[CONFIG_SECRET_MAX + 2], *p, *e;	/* one more: EOF */
 	struct stat	 st;
 	ssize_t		 got;
 	size_t		 len = 0;
@@ -875,7 +875,7 @@ config_read_secret(struct config_walk *w, yaml_node_t *n, const char *file,
 		if (got == 0)
 			break;
 		len += (size_t)got;
-		if (len == sizeof buf - 1) {
+		if (len > CONFIG_SECRET_MAX) {
 			close(fd);
 			return (config_fail(w, n, "'%s' is larger than %d "
 			    "bytes", file, CONFIG_SECRET_MAX));

@@ -1092,7 +1092,7 @@ END_TEST
 START_TEST(test_token)
 {
 	struct policy	*po;
-	char		 text[256], file[64];
+	char		 text[256], file[64], want[256], *big;
 
 	snprintf(file, sizeof file, "%s", tmpfile_with("\n  t0ken-value \n"));
 	snprintf(text, sizeof text, "admin:\n  listen: 0.0.0.0:9999\n"
@@ -1109,6 +1109,25 @@ START_TEST(test_token)
 	    "admin.token_file: "));
 	unlink(file);
 	ck_assert_ptr_nonnull(strstr(load_err(text), "cannot read"));
+
+	/* 4096 bytes are allowed, one more is not. */
+	big = malloc(4098);
+	memset(big, 'a', 4097);
+	big[4097] = '\0';
+	snprintf(file, sizeof file, "%s", tmpfile_with(big));
+	snprintf(text, sizeof text, "admin:\n  token_file: %s\n", file);
+	snprintf(want, sizeof want, "t.yaml:2:15: admin.token_file: '%s' is "
+	    "4097 bytes, larger than 4096", file);
+	ck_assert_str_eq(load_err(text), want);
+	unlink(file);
+	big[4096] = '\0';
+	snprintf(file, sizeof file, "%s", tmpfile_with(big));
+	snprintf(text, sizeof text, "admin:\n  token_file: %s\n", file);
+	po = load_ok(text);
+	ck_assert_uint_eq(strlen(po->po_admin.token), 4096);
+	config_unref(po);
+	unlink(file);
+	free(big);
 }
 END_TEST
 
