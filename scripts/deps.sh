@@ -5,7 +5,7 @@ set -eu
 PACKAGES="
   build-essential clang libclang-rt-14-dev meson ninja-build pkg-config
   libevent-dev libyaml-dev check libhttp-parser-dev libsqlite3-dev
-  libssl-dev libjansson-dev
+  libssl-dev libjansson-dev libpcre2-dev
   python3 python3-aiohttp python3-websockets
   nginx-light haproxy wrk hyperfine valgrind scdoc iproute2 sqlite3 curl openssl
   systemd

@@ -23,6 +23,7 @@
 
 #include <yaml.h>
 
+#include "clock.h"
 #include "config.h"
 #include "config_int.h"
 #include "log.h"
@@ -82,13 +83,16 @@ config_fail_cause(struct config_walk *w, yaml_node_t *n, char *cause)
 	return (-1);
 }
 
-/* Count a visited node against the budget. */
+/* Count a visited node against the budget, and the time. */
 int
 config_visit(struct config_walk *w, yaml_node_t *n)
 {
 	if (w->cw_budget == 0)
 		return (config_fail(w, n, "too many nodes (aliases?)"));
 	w->cw_budget--;
+	if (clock_coarse_ms() > w->cw_deadline)
+		return (config_fail(w, n, "checking the file took longer than "
+		    "%d ms; stopped here", CONFIG_TIME_MAX));
 	return (0);
 }
 
@@ -133,6 +137,9 @@ config_scalar(struct config_walk *w, yaml_node_t *n, const char *what,
 	if (strlen((const char *)n->data.scalar.value) !=
 	    n->data.scalar.length)
 		return (config_fail(w, n, "contains a NUL byte"));
+	if (n->data.scalar.length > CONFIG_SCALAR_MAX)
+		return (config_fail(w, n, "a value of %zu bytes; at most %d "
+		    "are allowed", n->data.scalar.length, CONFIG_SCALAR_MAX));
 	if (config_is_null(n))
 		return (config_fail(w, n, "expected %s, found nothing", what));
 	*out = (const char *)n->data.scalar.value;
@@ -563,10 +570,102 @@ config_yaml_error(const char *name, yaml_parser_t *parser, const char *buf,
 	config_clean(err->msg);
 }
 
-/* Load and validate a policy from memory. */
-struct policy *
-config_load_buffer(const char *name, const char *buf, size_t len,
-    struct config_error *err)
+/* Record an error at a mark outside a walk. */
+static void
+config_error_at(struct config_error *err, const char *name,
+    const yaml_mark_t *mark, const char *msg)
+{
+	config_fmt(err->file, sizeof err->file, "%s", name);
+	err->line = (int)mark->line + 1;
+	err->column = (int)mark->column + 1;
+	config_fmt(err->msg, sizeof err->msg, "%s", msg);
+}
+
+/*
+ * Read the events once before anything is built, bounding nesting, values
+ * and anchors as they stream by: 100,000 nested '[' stop at the 65th
+ * instead of costing libyaml 25 s and the loader a deep tree.
+ */
+static int
+config_prescan(const char *name, const char *buf, size_t len,
+    int64_t deadline, struct config_error *err)
+{
+	yaml_parser_t	 parser;
+	yaml_event_t	 ev;
+	yaml_char_t	*anchor;
+	size_t		 depth = 0, values = 0, anchors = 0, events = 0;
+	char		 msg[128];
+	int		 rc = -1;
+
+	if (!yaml_parser_initialize(&parser))
+		fatal_oom();
+	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
+	for (;;) {
+		if (!yaml_parser_parse(&parser, &ev)) {
+			config_yaml_error(name, &parser, buf, len, err);
+			break;
+		}
+		anchor = NULL;
+		msg[0] = '\0';
+		switch (ev.type) {
+		case YAML_SEQUENCE_START_EVENT:
+			anchor = ev.data.sequence_start.anchor;
+			values++;
+			depth++;
+			break;
+		case YAML_MAPPING_START_EVENT:
+			anchor = ev.data.mapping_start.anchor;
+			values++;
+			depth++;
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			depth--;
+			break;
+		case YAML_SCALAR_EVENT:
+			anchor = ev.data.scalar.anchor;
+			values++;
+			break;
+		case YAML_ALIAS_EVENT:
+			values++;
+			break;
+		default:
+			break;
+		}
+		if (anchor != NULL)
+			anchors++;
+		if (depth > CONFIG_DEPTH_MAX)
+			config_fmt(msg, sizeof msg, "lists and mappings nest "
+			    "more than %d deep", CONFIG_DEPTH_MAX);
+		else if (values > CONFIG_VALUES_MAX)
+			config_fmt(msg, sizeof msg, "more than %d values in "
+			    "the file", CONFIG_VALUES_MAX);
+		else if (anchors > CONFIG_ANCHORS_MAX)
+			config_fmt(msg, sizeof msg, "more than %d anchors "
+			    "(&name) in the file", CONFIG_ANCHORS_MAX);
+		else if (++events % 256 == 0 && clock_coarse_ms() > deadline)
+			config_fmt(msg, sizeof msg, "reading the file took "
+			    "longer than %d ms; stopped here", CONFIG_TIME_MAX);
+		if (msg[0] != '\0') {
+			config_error_at(err, name, &ev.start_mark, msg);
+			yaml_event_delete(&ev);
+			break;
+		}
+		if (ev.type == YAML_STREAM_END_EVENT) {
+			yaml_event_delete(&ev);
+			rc = 0;
+			break;
+		}
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&parser);
+	return (rc);
+}
+
+/* Load and validate a policy from memory, by the deadline. */
+static struct policy *
+config_load_until(const char *name, const char *buf, size_t len,
+    int64_t deadline, struct config_error *err)
 {
 	struct config_walk	 w;
 	yaml_parser_t		 parser;
@@ -577,6 +676,14 @@ config_load_buffer(const char *name, const char *buf, size_t len,
 
 	memset(err, 0, sizeof *err);
 	memset(&w, 0, sizeof w);
+	if (len > CONFIG_FILE_MAX) {
+		config_fmt(err->file, sizeof err->file, "%s", name);
+		config_fmt(err->msg, sizeof err->msg, "%zu bytes, larger than "
+		    "%d", len, CONFIG_FILE_MAX);
+		return (NULL);
+	}
+	if (config_prescan(name, buf, len, deadline, err) != 0)
+		return (NULL);
 	if (!yaml_parser_initialize(&parser))
 		fatal_oom();
 	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
@@ -608,6 +715,7 @@ config_load_buffer(const char *name, const char *buf, size_t len,
 	w.cw_doc = &doc;
 	w.cw_err = err;
 	w.cw_budget = CONFIG_NODE_BUDGET;
+	w.cw_deadline = deadline;
 	w.cw_po = po = config_defaults(name);
 	w.cw_marks = xcalloc(config_nkeys, sizeof *w.cw_marks);
 	w.cw_set = xcalloc(config_nkeys, sizeof *w.cw_set);
@@ -640,6 +748,15 @@ out:
 	return (po);
 }
 
+/* Load and validate a policy from memory. */
+struct policy *
+config_load_buffer(const char *name, const char *buf, size_t len,
+    struct config_error *err)
+{
+	return (config_load_until(name, buf, len,
+	    clock_coarse_ms() + CONFIG_TIME_MAX, err));
+}
+
 /* Load and validate a policy file. */
 struct policy *
 config_load(const char *file, struct config_error *err)
@@ -649,6 +766,7 @@ config_load(const char *file, struct config_error *err)
 	char		*buf;
 	size_t		 len = 0;
 	ssize_t		 got;
+	int64_t		 deadline = clock_coarse_ms() + CONFIG_TIME_MAX;
 	int		 fd;
 
 	memset(err, 0, sizeof *err);
@@ -665,8 +783,21 @@ config_load(const char *file, struct config_error *err)
 		close(fd);
 		return (NULL);
 	}
+	if (st.st_size > CONFIG_FILE_MAX) {
+		config_fmt(err->msg, sizeof err->msg, "%lld bytes, larger than "
+		    "%d", (long long)st.st_size, CONFIG_FILE_MAX);
+		close(fd);
+		return (NULL);
+	}
 	buf = xmalloc(CONFIG_FILE_MAX + 1);
 	for (;;) {
+		if (clock_coarse_ms() > deadline) {
+			config_fmt(err->msg, sizeof err->msg, "reading took "
+			    "longer than %d ms", CONFIG_TIME_MAX);
+			close(fd);
+			free(buf);
+			return (NULL);
+		}
 		got = read(fd, buf + len, CONFIG_FILE_MAX + 1 - len);
 		if (got == -1 && errno == EINTR)
 			continue;
@@ -689,7 +820,7 @@ config_load(const char *file, struct config_error *err)
 		}
 	}
 	close(fd);
-	po = config_load_buffer(file, buf, len, err);
+	po = config_load_until(file, buf, len, deadline, err);
 	free(buf);
 	return (po);
 }

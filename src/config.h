@@ -12,7 +12,6 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
-#include <regex.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -55,10 +54,12 @@ enum key_source {
 	KEY_PATH,
 };
 
+struct rx;
+
 struct key_rule {
 	enum key_source	 kr_source;
 	char		*kr_name;	/* cookie, query or header name; regex text for KEY_PATH */
-	regex_t		 kr_re;		/* compiled, KEY_PATH only (REG_EXTENDED, one group) */
+	struct rx	*kr_re;		/* compiled, KEY_PATH only (PCRE2, one group) */
 };
 
 /* What counts as a live channel (sessions.live). */
@@ -71,7 +72,7 @@ enum live_kind {
 struct live_rule {
 	enum live_kind	 lr_kind;
 	char		*lr_text;	/* regex text, LIVE_PATH only */
-	regex_t		 lr_re;		/* compiled, LIVE_PATH only */
+	struct rx	*lr_re;		/* compiled, LIVE_PATH only */
 };
 
 enum cookie_secure {
@@ -200,6 +201,12 @@ struct config_error {
 	int	column;		/* 1-based */
 	char	msg[512];
 };
+
+/*
+ * Reading and checking a policy, with the files it names, takes at most
+ * this long (ms); the time counts from the start of config_load().
+ */
+#define CONFIG_TIME_MAX		2000
 
 /* Load and validate a policy file; NULL and *err filled on failure. */
 struct policy	*config_load(const char *file, struct config_error *err);

@@ -17,6 +17,21 @@
 #define CONFIG_FILE_MAX		(1024 * 1024)
 #define CONFIG_SECRET_MAX	4096
 
+/*
+ * What the first pass over libyaml's events allows, before a document is
+ * built: collections nested at most CONFIG_DEPTH_MAX deep, at most
+ * CONFIG_VALUES_MAX scalars, collections and aliases (libyaml's tree
+ * takes about 200 bytes a value, so 20 MB at most), and at most
+ * CONFIG_ANCHORS_MAX anchors (libyaml looks each alias up by a linear
+ * search over the anchors: 50,000 of each took 10 s).
+ */
+#define CONFIG_DEPTH_MAX	64
+#define CONFIG_VALUES_MAX	100000
+#define CONFIG_ANCHORS_MAX	100
+
+/* Longest single value (a regex, a path, a URL, a name). */
+#define CONFIG_SCALAR_MAX	4096
+
 /* Display paths ("cache[2].keep[0]") stay well below this. */
 #define CONFIG_PATH_MAX		256
 
@@ -26,6 +41,7 @@ struct config_walk {
 	struct policy		*cw_po;
 	struct config_error	*cw_err;
 	size_t			 cw_budget;
+	int64_t			 cw_deadline;	/* coarse clock, ms */
 	int			 cw_pass;	/* 0: preset only, 1: the rest */
 	char			 cw_path[CONFIG_PATH_MAX];	/* for messages */
 	yaml_mark_t		*cw_marks;	/* per config_keys[] entry */

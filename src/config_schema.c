@@ -23,6 +23,7 @@
 #include "config.h"
 #include "config_int.h"
 #include "log.h"
+#include "rx.h"
 
 static const char *const config_words_preset[] = { "gradio", NULL };
 static const char *const config_words_secure[] = { "auto", "always",
@@ -40,6 +41,20 @@ static const char *const config_words_age_by[] = { "atime", "ctime", "mtime",
 
 /* The member a key entry points at. */
 #define config_member(base, ck, type) ((type *)((char *)(base) + (ck)->ck_off))
+
+/*
+ * Refuse a list longer than its key's ck_max.  Every "... list" key has
+ * one (test_config checks); 0 would leave only the file's value limit.
+ */
+static int
+config_count(struct config_walk *w, yaml_node_t *n, size_t nitems,
+    const struct config_key *ck)
+{
+	if (ck->ck_max > 0 && nitems > (size_t)ck->ck_max)
+		return (config_fail(w, n, "%zu items; at most %lld are allowed",
+		    nitems, (long long)ck->ck_max));
+	return (0);
+}
 
 /* Set a duration; ck_min/ck_max bound it. */
 static int
@@ -323,8 +338,8 @@ config_set_listen(struct config_walk *w, yaml_node_t *n, void *base,
 	char			*cause, path[CONFIG_PATH_MAX];
 	size_t			 nitems, i, j;
 
-	(void)ck;
-	if (config_items(w, n, &items, &nitems, &one) != 0)
+	if (config_items(w, n, &items, &nitems, &one) != 0 ||
+	    config_count(w, n, nitems, ck) != 0)
 		return (-1);
 	if (nitems == 0)
 		return (config_fail(w, n, "at least one address is needed"));
@@ -369,8 +384,8 @@ config_set_cidrs(struct config_walk *w, yaml_node_t *n, void *base,
 	char			 path[CONFIG_PATH_MAX], net[64];
 	size_t			 nitems, i;
 
-	(void)ck;
-	if (config_items(w, n, &items, &nitems, &one) != 0)
+	if (config_items(w, n, &items, &nitems, &one) != 0 ||
+	    config_count(w, n, nitems, ck) != 0)
 		return (-1);
 	config_fmt(path, sizeof path, "%s", w->cw_path);
 	cis = xcalloc(nitems, sizeof *cis);
@@ -416,7 +431,8 @@ config_free_strings(char **v, size_t n)
 
 /* Parse a list of strings, each checked by check (which may be NULL). */
 static int
-config_strings(struct config_walk *w, yaml_node_t *n, const char *what,
+config_strings(struct config_walk *w, yaml_node_t *n,
+    const struct config_key *ck, const char *what,
     int (*check)(const char *, char **), char ***out, size_t *nout)
 {
 	yaml_node_item_t	*items, one;
@@ -425,7 +441,8 @@ config_strings(struct config_walk *w, yaml_node_t *n, const char *what,
 	char			*cause, path[CONFIG_PATH_MAX], **v;
 	size_t			 nitems, i;
 
-	if (config_items(w, n, &items, &nitems, &one) != 0)
+	if (config_items(w, n, &items, &nitems, &one) != 0 ||
+	    config_count(w, n, nitems, ck) != 0)
 		return (-1);
 	config_fmt(path, sizeof path, "%s", w->cw_path);
 	v = xcalloc(nitems, sizeof *v);
@@ -457,7 +474,7 @@ config_set_remove(struct config_walk *w, yaml_node_t *n, void *base,
 	char		**v;
 	size_t		  nv;
 
-	if (config_strings(w, n, "a path template", config_parse_template,
+	if (config_strings(w, n, ck, "a path template", config_parse_template,
 	    &v, &nv) != 0)
 		return (-1);
 	config_free_strings(ac->ac_remove, ac->ac_nremove);
@@ -475,8 +492,7 @@ config_set_keep(struct config_walk *w, yaml_node_t *n, void *base,
 	char			**v;
 	size_t			  nv;
 
-	(void)ck;
-	if (config_strings(w, n, "a glob pattern", config_parse_glob, &v,
+	if (config_strings(w, n, ck, "a glob pattern", config_parse_glob, &v,
 	    &nv) != 0)
 		return (-1);
 	config_free_strings(ce->ce_keep, ce->ce_nkeep);
@@ -499,8 +515,8 @@ config_set_age_by(struct config_walk *w, yaml_node_t *n, void *base,
 	unsigned		 bits = 0;
 	int			 word;
 
-	(void)ck;
-	if (config_items(w, n, &items, &nitems, &one) != 0)
+	if (config_items(w, n, &items, &nitems, &one) != 0 ||
+	    config_count(w, n, nitems, ck) != 0)
 		return (-1);
 	if (nitems == 0)
 		return (config_fail(w, n, "at least one of atime, ctime, mtime "
@@ -523,8 +539,7 @@ config_set_age_by(struct config_walk *w, yaml_node_t *n, void *base,
 void
 config_free_key_rule(struct key_rule *kr)
 {
-	if (kr->kr_source == KEY_PATH && kr->kr_name != NULL)
-		regfree(&kr->kr_re);
+	rx_free(kr->kr_re);
 	free(kr->kr_name);
 }
 
@@ -532,26 +547,30 @@ config_free_key_rule(struct key_rule *kr)
 void
 config_free_live_rule(struct live_rule *lr)
 {
-	if (lr->lr_kind == LIVE_PATH && lr->lr_text != NULL)
-		regfree(&lr->lr_re);
+	rx_free(lr->lr_re);
 	free(lr->lr_text);
 }
 
-/* Compile a regex; an error quotes regerror's reason. */
+/*
+ * Compile a regex.  The error keeps the scalar's position and adds the
+ * offset within the pattern; a long pattern is quoted by its start only.
+ */
 static int
-config_regcomp(struct config_walk *w, yaml_node_t *n, regex_t *re,
-    const char *s, int flags)
+config_rx(struct config_walk *w, yaml_node_t *n, const char *s,
+    struct rx **out)
 {
-	char	why[128];
-	int	error;
+	char	name[CONFIG_PATH_MAX + sizeof w->cw_err->file + 32];
+	char	*cause;
+	size_t	len = strlen(s);
 
-	if ((error = regcomp(re, s, REG_EXTENDED | flags)) != 0) {
-		regerror(error, re, why, sizeof why);
-		regfree(re);
-		return (config_fail(w, n, "'%s' is not a regular expression: "
-		    "%s", s, why));
-	}
-	return (0);
+	config_fmt(name, sizeof name, "%s:%zu:%zu %s", w->cw_name,
+	    n->start_mark.line + 1, n->start_mark.column + 1, w->cw_path);
+	if ((*out = rx_compile(s, name, 0, &cause)) != NULL)
+		return (0);
+	config_fail(w, n, "'%.*s%s' is not a regular expression: %s",
+	    len > 60 ? 60 : (int)len, s, len > 60 ? "..." : "", cause);
+	free(cause);
+	return (-1);
 }
 
 /* Set one source of a sessions.key entry; ck_min says which. */
@@ -585,13 +604,16 @@ config_set_key_source(struct config_walk *w, yaml_node_t *n, void *base,
 		}
 		break;
 	case KEY_PATH:
-		if (config_regcomp(w, n, &kr->kr_re, s, 0) != 0)
+		if (config_rx(w, n, s, &kr->kr_re) != 0)
 			return (-1);
-		if (kr->kr_re.re_nsub != 1) {
-			regfree(&kr->kr_re);
-			return (config_fail(w, n, "'%s' must have exactly one "
-			    "group (...) around the key; it has %zu", s,
-			    kr->kr_re.re_nsub));
+		if (rx_groups(kr->kr_re) != 1) {
+			config_fail(w, n, "'%.*s%s' must have exactly one "
+			    "capturing group (...) around the key; it has %u",
+			    strlen(s) > 60 ? 60 : (int)strlen(s), s,
+			    strlen(s) > 60 ? "..." : "", rx_groups(kr->kr_re));
+			rx_free(kr->kr_re);
+			kr->kr_re = NULL;
+			return (-1);
 		}
 		break;
 	}
@@ -619,6 +641,8 @@ config_set_keys(struct config_walk *w, yaml_node_t *n, void *base,
 	nitems = (size_t)(n->data.sequence.items.top - items);
 	if (nitems == 0)
 		return (config_fail(w, n, "at least one source is needed"));
+	if (config_count(w, n, nitems, ck) != 0)
+		return (-1);
 	config_fmt(path, sizeof path, "%s", w->cw_path);
 	config_fmt(tpath, sizeof tpath, "%s[]", ck->ck_path);
 	krs = xcalloc(nitems, sizeof *krs);
@@ -666,7 +690,7 @@ config_set_live_path(struct config_walk *w, yaml_node_t *n, void *base,
 	(void)ck;
 	if (config_scalar(w, n, "a regular expression", &s) != 0)
 		return (-1);
-	if (config_regcomp(w, n, &lr->lr_re, s, REG_NOSUB) != 0)
+	if (config_rx(w, n, s, &lr->lr_re) != 0)
 		return (-1);
 	lr->lr_kind = LIVE_PATH;
 	lr->lr_text = xstrdup(s);
@@ -688,7 +712,8 @@ config_set_live(struct config_walk *w, yaml_node_t *n, void *base,
 	size_t			 nitems, i, j;
 	int			 word;
 
-	if (config_items(w, n, &items, &nitems, &one) != 0)
+	if (config_items(w, n, &items, &nitems, &one) != 0 ||
+	    config_count(w, n, nitems, ck) != 0)
 		return (-1);
 	config_fmt(path, sizeof path, "%s", w->cw_path);
 	config_fmt(tpath, sizeof tpath, "%s[]", ck->ck_path);
@@ -770,6 +795,8 @@ config_set_cache(struct config_walk *w, yaml_node_t *n, void *base,
 		items = n->data.sequence.items.start;
 		nitems = (size_t)(n->data.sequence.items.top - items);
 	}
+	if (config_count(w, n, nitems, ck) != 0)
+		return (-1);
 	config_fmt(path, sizeof path, "%s", w->cw_path);
 	config_fmt(tpath, sizeof tpath, "%s[]", ck->ck_path);
 	ces = xcalloc(nitems, sizeof *ces);
@@ -816,7 +843,7 @@ static int
 config_read_secret(struct config_walk *w, yaml_node_t *n, const char *file,
     char **out)
 {
-	char		 buf[CONFIG_SECRET_MAX + 1], *p, *e;
+	char		 buf[CONFIG_SECRET_MAX + 2], *p, *e;	/* one more: EOF */
 	struct stat	 st;
 	ssize_t		 got;
 	size_t		 len = 0;
@@ -831,6 +858,11 @@ config_read_secret(struct config_walk *w, yaml_node_t *n, const char *file,
 		close(fd);
 		return (config_fail(w, n, "'%s' is not a regular file", file));
 	}
+	if (st.st_size > CONFIG_SECRET_MAX) {
+		close(fd);
+		return (config_fail(w, n, "'%s' is %lld bytes, larger than %d",
+		    file, (long long)st.st_size, CONFIG_SECRET_MAX));
+	}
 	for (;;) {
 		got = read(fd, buf + len, sizeof buf - 1 - len);
 		if (got == -1 && errno == EINTR)
@@ -843,7 +875,7 @@ config_read_secret(struct config_walk *w, yaml_node_t *n, const char *file,
 		if (got == 0)
 			break;
 		len += (size_t)got;
-		if (len == sizeof buf - 1) {
+		if (len > CONFIG_SECRET_MAX) {
 			close(fd);
 			return (config_fail(w, n, "'%s' is larger than %d "
 			    "bytes", file, CONFIG_SECRET_MAX));
@@ -1027,8 +1059,9 @@ config_set_preset(struct config_walk *w, yaml_node_t *n, void *base,
 	po->po_sessions.nkeys = 2;
 	kr[0].kr_source = KEY_PATH;
 	kr[0].kr_name = xstrdup(CONFIG_GRADIO_KEY_PATH);
-	if (regcomp(&kr[0].kr_re, kr[0].kr_name, REG_EXTENDED) != 0)
-		fatal("gradio preset: bad key regex");
+	if ((kr[0].kr_re = rx_compile(kr[0].kr_name,
+	    "preset gradio sessions.key[0].path", 0, &why)) == NULL)
+		fatal("gradio preset: %s", why);
 	kr[1].kr_source = KEY_QUERY;
 	kr[1].kr_name = xstrdup("session_hash");
 
@@ -1039,8 +1072,9 @@ config_set_preset(struct config_walk *w, yaml_node_t *n, void *base,
 	po->po_sessions.nlive = 1;
 	lr->lr_kind = LIVE_PATH;
 	lr->lr_text = xstrdup(CONFIG_GRADIO_LIVE_PATH);
-	if (regcomp(&lr->lr_re, lr->lr_text, REG_EXTENDED | REG_NOSUB) != 0)
-		fatal("gradio preset: bad live regex");
+	if ((lr->lr_re = rx_compile(lr->lr_text,
+	    "preset gradio sessions.live[0].path", 0, &why)) == NULL)
+		fatal("gradio preset: %s", why);
 
 	po->po_expire_after_disconnect = 60 * 60 * 1000;
 
@@ -1068,12 +1102,12 @@ const struct config_key config_keys[] = {
 	{ "preset", "enum", "", config_set_preset, 0, 0, 0,
 	    config_words_preset },
 	{ "listen", "address list", "127.0.0.1:8080", config_set_listen, 0,
-	    0, 0, NULL },
+	    0, 64, NULL },
 	{ "upstream", "address", "127.0.0.1:7860", config_set_addr,
 	    PO(po_upstream), 0, 0, NULL },
 	{ "trusted_proxies", "network list",
 	    "['127.0.0.1/32', '::1/128']",
-	    config_set_cidrs, 0, 0, 0, NULL },
+	    config_set_cidrs, 0, 0, 1024, NULL },
 	{ "state_dir", "path", "/var/lib/janitor", config_set_path,
 	    PO(po_state_dir), 0, 0, NULL },
 
@@ -1109,7 +1143,7 @@ const struct config_key config_keys[] = {
 	{ "sessions.cookie.same_site", "enum", "lax", config_set_enum,
 	    PO(po_sessions.cookie_same_site), 0, 0, config_words_same_site },
 	{ "sessions.key", "source list", "[{cookie: janitor_sid}]",
-	    config_set_keys, 0, 0, 0, NULL },
+	    config_set_keys, 0, 0, 16, NULL },
 	{ "sessions.key[].cookie", "name", "", config_set_key_source, 0,
 	    KEY_COOKIE, 0, NULL },
 	{ "sessions.key[].query", "name", "", config_set_key_source, 0,
@@ -1123,7 +1157,7 @@ const struct config_key config_keys[] = {
 	{ "sessions.capacity", "integer", "10000", config_set_long,
 	    PO(po_sessions.capacity), 1, 100000000, NULL },
 	{ "sessions.live", "live list", "[websocket, sse]", config_set_live,
-	    0, 0, 0, NULL },
+	    0, 0, 16, NULL },
 	{ "sessions.live[].path", "regex", "", config_set_live_path, 0, 0, 0,
 	    NULL },
 	{ "sessions.keepalive", "map", "", NULL, 0, 0, 0, NULL },
@@ -1143,7 +1177,7 @@ const struct config_key config_keys[] = {
 	{ "on_unload.webhook", "URL", "''", config_set_url,
 	    PO(po_unload.ac_webhook), 0, 0, NULL },
 	{ "on_unload.remove", "template list", "[]", config_set_remove,
-	    PO(po_unload), 0, 0, NULL },
+	    PO(po_unload), 0, 64, NULL },
 
 	{ "on_expire", "map", "", NULL, 0, 0, 0, NULL },
 	{ "on_expire.after_disconnect", "duration", "60m",
@@ -1154,7 +1188,7 @@ const struct config_key config_keys[] = {
 	{ "on_expire.webhook", "URL", "''", config_set_url,
 	    PO(po_expire.ac_webhook), 0, 0, NULL },
 	{ "on_expire.remove", "template list", "[]", config_set_remove,
-	    PO(po_expire), 0, 0, NULL },
+	    PO(po_expire), 0, 64, NULL },
 
 	{ "webhooks", "map", "", NULL, 0, 0, 0, NULL },
 	{ "webhooks.secret_file", "path", "''", config_set_secret_file, 0, 0, 0,
@@ -1169,7 +1203,7 @@ const struct config_key config_keys[] = {
 	{ "webhooks.backoff.max", "duration", "10m", config_set_duration,
 	    PO(po_webhooks.backoff_max), 1, MS_MAX, NULL },
 
-	{ "cache", "cache list", "[]", config_set_cache, 0, 0, 0, NULL },
+	{ "cache", "cache list", "[]", config_set_cache, 0, 0, 256, NULL },
 	{ "cache[].path", "path", "", config_set_path, CE(ce_path), 0, 0,
 	    NULL },
 	{ "cache[].every", "duration", "1h", config_set_duration,
@@ -1177,10 +1211,11 @@ const struct config_key config_keys[] = {
 	{ "cache[].age", "duration", "1h", config_set_duration, CE(ce_age), 0,
 	    MS_MAX, NULL },
 	{ "cache[].age_by", "timestamp list", "[mtime]", config_set_age_by, 0,
-	    0, 0, NULL },
+	    0, 3, NULL },
 	{ "cache[].on_start", "enum", "none", config_set_enum,
 	    CE(ce_on_start), 0, 0, config_words_on_start },
-	{ "cache[].keep", "glob list", "[]", config_set_keep, 0, 0, 0, NULL },
+	{ "cache[].keep", "glob list", "[]", config_set_keep, 0, 0, 256,
+	    NULL },
 	{ "cache[].max_size", "size", "0", config_set_size, CE(ce_max_size),
 	    0, INT64_MAX, NULL },
 

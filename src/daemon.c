@@ -1,9 +1,17 @@
 /*
  * daemon.c -- the event base, the policy in force and its hand-over.
+ *
+ * A reload reads and checks the file in a thread (config_job.c); only the
+ * finished policy comes back to the loop, where it is swapped in and the
+ * reload hooks run.  A SIGHUP that arrives while a load is running starts
+ * no second thread: it is remembered, and when the running load has been
+ * applied (or refused), one more load starts, which sees every change made
+ * up to then.  Any number of SIGHUPs during one load make one more load.
  */
 #include <stdlib.h>
 
 #include "config.h"
+#include "config_job.h"
 #include "daemon.h"
 #include "log.h"
 
@@ -28,6 +36,9 @@ static struct policy		*daemon_current;
 static struct daemon_hook	*daemon_hooks;
 static size_t			 daemon_nhooks;
 static int			 daemon_is_stopping;
+static struct config_job	*daemon_job;	/* the load in flight */
+static int			 daemon_again;	/* SIGHUP during it */
+static daemon_reloaded_cb	 daemon_reloaded;
 
 /* Set up with the first policy. */
 void
@@ -41,6 +52,9 @@ daemon_init(struct event_base *base, struct policy *po)
 void
 daemon_free(void)
 {
+	if (daemon_job != NULL)
+		config_job_cancel(daemon_job);
+	daemon_job = NULL;
 	if (daemon_current != NULL)
 		config_unref(daemon_current);
 	daemon_current = NULL;
@@ -92,21 +106,13 @@ daemon_on_stop(daemon_stop_cb cb, void *arg)
 	daemon_add_hook(&dh);
 }
 
-/* Re-read the policy file and hand the new policy over. */
-int
-daemon_reload(void)
+/* Swap a new policy in and run the reload hooks in their order. */
+static void
+daemon_swap(struct policy *new)
 {
-	struct policy		*old = daemon_current, *new;
-	struct config_error	 err;
-	char			 buf[1024];
-	size_t			 i;
+	struct policy	*old = daemon_current;
+	size_t		 i;
 
-	new = config_load(old->po_file, &err);
-	if (new == NULL) {
-		config_error_format(&err, buf, sizeof buf);
-		log_error("reload failed, keeping the old policy: %s", buf);
-		return (-1);
-	}
 	daemon_current = new;
 	log_setup(new->po_log.level, new->po_log.format == LOG_FORMAT_JSON);
 	for (i = 0; i < daemon_nhooks; i++) {
@@ -116,7 +122,75 @@ daemon_reload(void)
 	}
 	log_info("reloaded %s", new->po_file);
 	config_unref(old);
-	return (0);
+}
+
+static void	daemon_reload_done(struct policy *, const struct config_error *,
+		    void *);
+
+/* Start a load of the policy file in a thread. */
+static void
+daemon_reload_start(void)
+{
+	struct config_error	err;
+	char			buf[1024];
+
+	daemon_job = config_job_start(daemon_evbase, daemon_current->po_file,
+	    daemon_reload_done, NULL, &err);
+	if (daemon_job != NULL)
+		return;
+	config_error_format(&err, buf, sizeof buf);
+	log_error("reload failed, keeping the old policy: %s", buf);
+	if (daemon_reloaded != NULL)
+		daemon_reloaded(0);
+}
+
+/* A load finished (or ran out of time): apply it, or log why not. */
+static void
+daemon_reload_done(struct policy *new, const struct config_error *err,
+    void *arg)
+{
+	char	buf[1024];
+
+	(void)arg;
+	daemon_job = NULL;
+	if (new == NULL) {
+		config_error_format(err, buf, sizeof buf);
+		log_error("reload failed, keeping the old policy: %s", buf);
+	} else if (daemon_is_stopping) {
+		/* The hooks' owners are shutting down. */
+		config_unref(new);
+	} else
+		daemon_swap(new);
+	if (daemon_again && !daemon_is_stopping) {
+		daemon_again = 0;
+		log_info("loading %s again for the SIGHUP that came during "
+		    "the last load", daemon_current->po_file);
+		daemon_reload_start();
+		return;
+	}
+	if (daemon_reloaded != NULL)
+		daemon_reloaded(new != NULL);
+}
+
+/* Begin re-reading the policy file, or remember to once more. */
+void
+daemon_reload(daemon_reloaded_cb done)
+{
+	daemon_reloaded = done;
+	if (daemon_job != NULL) {
+		daemon_again = 1;
+		log_info("a load of %s is running; one more follows it",
+		    daemon_current->po_file);
+		return;
+	}
+	daemon_reload_start();
+}
+
+/* Whether a reload is in progress. */
+int
+daemon_reloading(void)
+{
+	return (daemon_job != NULL);
 }
 
 /* Begin stopping. */

@@ -32,12 +32,20 @@ void			 daemon_on_reload(daemon_reload_cb, void *);
 /* Register a hook run when stopping begins. */
 void			 daemon_on_stop(daemon_stop_cb, void *);
 
+/* Called on the loop when a reload ended; ok says whether it applied. */
+typedef void (*daemon_reloaded_cb)(int ok);
+
 /*
- * Re-read the policy file.  A valid file replaces the policy and runs the
- * reload hooks; an invalid one is logged with its position and changes
- * nothing.  Returns 0 or -1.  Call from the event loop only.
+ * Re-read the policy file, in a thread (see daemon.c): a valid file then
+ * replaces the policy on the loop and runs the reload hooks; an invalid
+ * or slow one is logged with its position and changes nothing.  Called
+ * while a reload runs, it asks for one more after it.  done (or NULL)
+ * runs when the last of them ended.  Call from the event loop only.
  */
-int			 daemon_reload(void);
+void			 daemon_reload(daemon_reloaded_cb done);
+
+/* Whether a reload is in progress. */
+int			 daemon_reloading(void);
 
 /* Begin stopping: run the stop hooks once. */
 void			 daemon_stop(void);

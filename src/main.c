@@ -13,12 +13,14 @@
 #include "admin.h"
 #include "clock.h"
 #include "config.h"
+#include "config_job.h"
 #include "daemon.h"
 #include "fsutil.h"
 #include "log.h"
 #include "metrics.h"
 #include "policy.h"
 #include "proxy.h"
+#include "rx.h"
 #include "session.h"
 #include "store.h"
 #include "sweep.h"
@@ -93,6 +95,15 @@ main_stop_poll(evutil_socket_t fd, short events, void *arg)
 	evtimer_add(main_stop_timer, &tv);
 }
 
+/* A reload ended: systemd hears that the service is ready again. */
+static void
+main_reloaded(int ok)
+{
+	(void)ok;
+	if (!daemon_stopping())
+		systemd_notify("READY=1");
+}
+
 /* SIGHUP reloads, SIGTERM/SIGINT stop; runs on the loop, not in the handler. */
 static void
 main_signal(evutil_socket_t sig, short events, void *arg)
@@ -100,10 +111,12 @@ main_signal(evutil_socket_t sig, short events, void *arg)
 	(void)events;
 	(void)arg;
 	if (sig == SIGHUP) {
+		if (daemon_stopping())
+			return;
 		log_info("SIGHUP: reloading");
-		systemd_reloading();
-		daemon_reload();
-		systemd_notify("READY=1");
+		if (!daemon_reloading())
+			systemd_reloading();
+		daemon_reload(main_reloaded);
 		return;
 	}
 	if (daemon_stopping())
@@ -161,7 +174,7 @@ main(int argc, char **argv)
 		return (2);
 	}
 
-	if ((po = config_load(file, &err)) == NULL) {
+	if ((po = config_load_timed(file, &err)) == NULL) {
 		config_error_format(&err, buf, sizeof buf);
 		fprintf(stderr, "%s\n", buf);
 		return (1);
@@ -181,6 +194,7 @@ main(int argc, char **argv)
 	if ((base = event_base_new()) == NULL)
 		fatal("libevent: cannot create the event base");
 	daemon_init(base, po);
+	rx_init();
 	/*
 	 * Watch signals before the modules start, so a SIGTERM during start-up
 	 * waits for the loop instead of killing a half-started daemon.
@@ -238,6 +252,7 @@ main(int argc, char **argv)
 	store_close();
 	metrics_free();
 	daemon_free();
+	rx_thread_free();
 	event_base_free(base);
 	libevent_global_shutdown();
 	return (0);

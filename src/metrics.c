@@ -128,6 +128,18 @@ metrics_gauge_func(const char *name, const char *labels, const char *help,
 	me->me_arg = arg;
 }
 
+/* Register a counter whose value is computed when rendered. */
+void
+metrics_counter_func(const char *name, const char *labels, const char *help,
+    metrics_gauge_fn fn, void *arg)
+{
+	struct metric	*me;
+
+	me = metrics_get(name, labels, help, METRICS_COUNTER);
+	me->me_fn = fn;
+	me->me_arg = arg;
+}
+
 /* Add to a counter or gauge. */
 void
 metrics_add(struct metric *me, int64_t n)

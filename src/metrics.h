@@ -30,6 +30,10 @@ struct metric	*metrics_gauge(const char *name, const char *labels,
 void		 metrics_gauge_func(const char *name, const char *labels,
 		    const char *help, metrics_gauge_fn, void *arg);
 
+/* A counter kept by its owner (a worker-safe atomic), read at render time. */
+void		 metrics_counter_func(const char *name, const char *labels,
+		    const char *help, metrics_gauge_fn, void *arg);
+
 void		 metrics_add(struct metric *, int64_t);
 void		 metrics_set(struct metric *, int64_t);
 int64_t		 metrics_value(const struct metric *);

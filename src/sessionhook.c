@@ -19,7 +19,6 @@
 #include <netinet/tcp.h>
 
 #include <errno.h>
-#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +26,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "proxy.h"
+#include "rx.h"
 #include "session.h"
 #include "sessionhook.h"
 #include "sessionkey.h"
@@ -148,7 +148,6 @@ sessionhook_is_live(const struct policy *po, enum proxy_channel kind,
     const char *target)
 {
 	const struct live_rule	*lr;
-	regmatch_t		 m[1];
 	size_t			 i;
 
 	for (i = 0; i < po->po_sessions.nlive; i++) {
@@ -164,10 +163,8 @@ sessionhook_is_live(const struct policy *po, enum proxy_channel kind,
 			break;
 		case LIVE_PATH:
 			/* The path only, bounded without a copy. */
-			m[0].rm_so = 0;
-			m[0].rm_eo = (regoff_t)strcspn(target, "?#");
-			if (regexec(&lr->lr_re, target, 1, m,
-			    REG_STARTEND) == 0)
+			if (rx_match(lr->lr_re, target, strcspn(target, "?#"),
+			    NULL, NULL))
 				return (1);
 			break;
 		}

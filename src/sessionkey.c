@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "rx.h"
 #include "sessionkey.h"
 
 /* Whether c may appear in a key. */
@@ -130,19 +131,15 @@ sessionkey_from_header(const char *value, char out[SESSION_KEY_MAX + 1])
 
 /* The first group of re matched against target's path (without query). */
 int
-sessionkey_from_path(const char *target, const regex_t *re,
+sessionkey_from_path(const char *target, struct rx *re,
     char out[SESSION_KEY_MAX + 1])
 {
-	regmatch_t	m[2];
-	size_t		len = strcspn(target, "?#");
+	size_t	so, eo;
 
-	/* REG_STARTEND bounds the match to the path without copying it. */
-	m[0].rm_so = 0;
-	m[0].rm_eo = (regoff_t)len;
-	if (regexec(re, target, 2, m, REG_STARTEND) != 0 || m[1].rm_so < 0)
+	/* The length bounds the match to the path without copying it. */
+	if (!rx_match(re, target, strcspn(target, "?#"), &so, &eo))
 		return (0);
-	return (sessionkey_take(target + m[1].rm_so,
-	    (size_t)(m[1].rm_eo - m[1].rm_so), out));
+	return (sessionkey_take(target + so, eo - so, out));
 }
 
 /* Find the key of a request by the policy's sources in order. */
@@ -171,7 +168,7 @@ sessionkey_find(const struct policy *po, const char *target,
 				return (1);
 			break;
 		case KEY_PATH:
-			if (sessionkey_from_path(target, &kr->kr_re, out))
+			if (sessionkey_from_path(target, kr->kr_re, out))
 				return (1);
 			break;
 		}

@@ -9,7 +9,6 @@
 #ifndef JANITOR_SESSIONKEY_H
 #define JANITOR_SESSIONKEY_H
 
-#include <regex.h>
 #include <stddef.h>
 
 #include "config.h"
@@ -35,7 +34,7 @@ int	sessionkey_from_query(const char *target, const char *name,
 	    char out[SESSION_KEY_MAX + 1]);
 int	sessionkey_from_header(const char *value,
 	    char out[SESSION_KEY_MAX + 1]);
-int	sessionkey_from_path(const char *target, const regex_t *,
+int	sessionkey_from_path(const char *target, struct rx *,
 	    char out[SESSION_KEY_MAX + 1]);
 
 /* A fresh key: 128 bits from getrandom(2), URL-safe base64 (22 chars). */

@@ -3,16 +3,15 @@
  * header through every key source; whatever is accepted must match
  * ^[A-Za-z0-9_-]{1,128}$.
  */
-#include <regex.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
+#include "rx.h"
 #include "sessionkey.h"
 
-static regex_t	fuzz_re;
-static int	fuzz_ready;
+static struct rx	*fuzz_re;
 
 /* Abort unless out is an acceptable key. */
 static void
@@ -27,15 +26,13 @@ fuzz_check(const char *out)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char		 out[SESSION_KEY_MAX + 1], *target, *cookie;
+	char		 out[SESSION_KEY_MAX + 1], *target, *cookie, *cause;
 	const uint8_t	*nl;
 	size_t		 tlen;
 
-	if (!fuzz_ready) {
-		if (regcomp(&fuzz_re, CONFIG_GRADIO_KEY_PATH, REG_EXTENDED) != 0)
-			abort();
-		fuzz_ready = 1;
-	}
+	if (fuzz_re == NULL && (fuzz_re = rx_compile(CONFIG_GRADIO_KEY_PATH,
+	    "fuzz", 0, &cause)) == NULL)
+		abort();
 	/* "target\ncookie": the first line is the target, the rest a header. */
 	nl = memchr(data, '\n', size);
 	tlen = nl != NULL ? (size_t)(nl - data) : size;
@@ -50,7 +47,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_check(out);
 	if (sessionkey_from_header(cookie, out))
 		fuzz_check(out);
-	if (sessionkey_from_path(target, &fuzz_re, out))
+	if (sessionkey_from_path(target, fuzz_re, out))
 		fuzz_check(out);
 	free(target);
 	free(cookie);

@@ -9,15 +9,21 @@
 #include <arpa/inet.h>
 
 #include <fnmatch.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <check.h>
+#include <event2/event.h>
+#include <event2/thread.h>
 
 #include "config.h"
+#include "config_job.h"
 #include "log.h"
+#include "rx.h"
 
 /* Load a policy from a string; fails the test on error. */
 static struct policy *
@@ -470,7 +476,7 @@ START_TEST(test_values)
 {
 	struct policy		*po;
 	struct cache_entry	*ce;
-	regmatch_t		 m[2];
+	size_t			 so, eo;
 
 	po = load_ok(
 	    "listen: ['[::1]:8080', unix:/run/j.sock]\n"
@@ -504,16 +510,16 @@ START_TEST(test_values)
 	ck_assert_int_eq(po->po_sessions.keys[0].kr_source, KEY_HEADER);
 	ck_assert_str_eq(po->po_sessions.keys[0].kr_name, "X-Sid");
 	ck_assert_int_eq(po->po_sessions.keys[1].kr_source, KEY_PATH);
-	ck_assert_int_eq(regexec(&po->po_sessions.keys[1].kr_re, "/s/abc9/x",
-	    2, m, 0), 0);
-	ck_assert_int_eq(m[1].rm_so, 3);
-	ck_assert_int_eq(m[1].rm_eo, 7);
+	ck_assert_int_eq(rx_match(po->po_sessions.keys[1].kr_re, "/s/abc9/x",
+	    9, &so, &eo), 1);
+	ck_assert_int_eq(so, 3);
+	ck_assert_int_eq(eo, 7);
 	ck_assert_int_eq(po->po_sessions.nlive, 2);
 	ck_assert_int_eq(po->po_sessions.live[0].lr_kind, LIVE_SSE);
 	ck_assert_int_eq(po->po_sessions.live[1].lr_kind, LIVE_PATH);
 	ck_assert_str_eq(po->po_sessions.live[1].lr_text, "/events$");
-	ck_assert_int_eq(regexec(&po->po_sessions.live[1].lr_re, "/a/events",
-	    0, NULL, 0), 0);
+	ck_assert_int_eq(rx_match(po->po_sessions.live[1].lr_re, "/a/events",
+	    9, NULL, NULL), 1);
 	ck_assert_int_eq(po->po_unload_grace, 500);
 	ck_assert_str_eq(po->po_unload.ac_webhook, "http://127.0.0.1:1/u");
 	ck_assert_int_eq(po->po_expire_ttl, 2 * 86400000);
@@ -539,25 +545,25 @@ END_TEST
 static void
 check_gradio_key(const struct policy *po, const char *path, const char *want)
 {
-	regmatch_t	m[2];
-	int		r;
+	size_t	so, eo;
+	int	r;
 
-	r = regexec(&po->po_sessions.keys[0].kr_re, path, 2, m, 0);
+	r = rx_match(po->po_sessions.keys[0].kr_re, path, strlen(path), &so,
+	    &eo);
 	if (want == NULL) {
-		ck_assert_msg(r != 0, "%s matched", path);
+		ck_assert_msg(r == 0, "%s matched", path);
 		return;
 	}
-	ck_assert_msg(r == 0, "%s did not match", path);
-	ck_assert_int_eq((int)strlen(want), m[1].rm_eo - m[1].rm_so);
-	ck_assert_msg(strncmp(path + m[1].rm_so, want, strlen(want)) == 0,
-	    "%s: got %.*s", path, (int)(m[1].rm_eo - m[1].rm_so),
-	    path + m[1].rm_so);
+	ck_assert_msg(r == 1, "%s did not match", path);
+	ck_assert_int_eq(strlen(want), eo - so);
+	ck_assert_msg(strncmp(path + so, want, strlen(want)) == 0,
+	    "%s: got %.*s", path, (int)(eo - so), path + so);
 }
 
 START_TEST(test_preset_gradio)
 {
 	struct policy	*po;
-	const regex_t	*live;
+	struct rx	*live;
 
 	unsetenv("GRADIO_TEMP_DIR");
 	po = load_ok("preset: gradio\n");
@@ -580,13 +586,13 @@ START_TEST(test_preset_gradio)
 
 	ck_assert_int_eq(po->po_sessions.nlive, 1);
 	ck_assert_int_eq(po->po_sessions.live[0].lr_kind, LIVE_PATH);
-	live = &po->po_sessions.live[0].lr_re;
-	ck_assert_int_eq(regexec(live, "/heartbeat/abc", 0, NULL, 0), 0);
-	ck_assert_int_eq(regexec(live, "/root/gradio_api/heartbeat/abc", 0,
-	    NULL, 0), 0);
-	ck_assert_int_ne(regexec(live, "/queue/data", 0, NULL, 0), 0);
-	ck_assert_int_ne(regexec(live, "/gradio_api/queue/data", 0, NULL, 0),
-	    0);
+	live = po->po_sessions.live[0].lr_re;
+	ck_assert_int_eq(rx_match(live, "/heartbeat/abc", 14, NULL, NULL), 1);
+	ck_assert_int_eq(rx_match(live, "/root/gradio_api/heartbeat/abc", 30,
+	    NULL, NULL), 1);
+	ck_assert_int_eq(rx_match(live, "/queue/data", 11, NULL, NULL), 0);
+	ck_assert_int_eq(rx_match(live, "/gradio_api/queue/data", 22, NULL,
+	    NULL), 0);
 
 	ck_assert_int_eq(po->po_expire_after_disconnect, 60 * 60 * 1000);
 	ck_assert_int_eq(po->po_ncache, 1);
@@ -740,16 +746,18 @@ START_TEST(test_errors)
 		{ "sessions: {key: [{header: 'a:b'}]}\n", "t.yaml:1:27: "
 		    "sessions.key[0].header: 'a:b' is not a valid name" },
 		{ "sessions: {key: [{path: 'x'}]}\n", "t.yaml:1:25: "
-		    "sessions.key[0].path: 'x' must have exactly one group (...) "
-		    "around the key; it has 0" },
+		    "sessions.key[0].path: 'x' must have exactly one capturing "
+		    "group (...) around the key; it has 0" },
 		{ "sessions: {key: [{path: '(a'}]}\n", "t.yaml:1:25: "
-		    "sessions.key[0].path: '(a' is not a regular expression: " },
+		    "sessions.key[0].path: '(a' is not a regular expression: "
+		    "missing closing parenthesis at offset 2 (after '(a')" },
 		{ "sessions: {key: [{cookie: a, header: b}]}\n", "t.yaml:1:38: "
 		    "sessions.key[0].header: one source per entry" },
 		{ "sessions: {live: [stream]}\n", "t.yaml:1:19: "
 		    "sessions.live[0]: 'stream' is not one of websocket | sse" },
 		{ "sessions: {live: [{path: '+'}]}\n", "t.yaml:1:26: "
-		    "sessions.live[0].path: '+' is not a regular expression" },
+		    "sessions.live[0].path: '+' is not a regular expression: "
+		    "quantifier does not follow a repeatable item at offset 0" },
 		{ "upstream: web:80\n", "t.yaml:1:11: upstream: 'web:80': 'web' "
 		    "is not a numeric address" },
 		{ "listen: []\n", "t.yaml:1:9: listen: at least one address is "
@@ -861,6 +869,156 @@ START_TEST(test_error_format)
 END_TEST
 
 /* Write text to a fresh temporary file; return its path (static). */
+/* A growing string, for generated policies. */
+struct text {
+	char	*t;
+	size_t	 len;
+	size_t	 cap;
+};
+
+/* Append printf-style to a text. */
+static void __attribute__((format(printf, 2, 3)))
+text_add(struct text *t, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*s;
+	int	 n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	ck_assert_int_ge(n, 0);
+	if (t->len + (size_t)n + 1 > t->cap) {
+		t->cap = (t->len + (size_t)n + 1) * 2;
+		t->t = realloc(t->t, t->cap);
+	}
+	memcpy(t->t + t->len, s, (size_t)n + 1);
+	t->len += (size_t)n;
+	free(s);
+}
+
+/* Expect text to fail with want as a prefix, fast; then free it. */
+static void
+bounded_err(struct text *t, const char *want)
+{
+	struct timespec	 a, b;
+	const char	*got;
+	double		 ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	got = load_err(t->t);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	ms = (b.tv_sec - a.tv_sec) * 1e3 + (b.tv_nsec - a.tv_nsec) / 1e6;
+	ck_assert_msg(strncmp(got, want, strlen(want)) == 0,
+	    "want: %s\n got: %s", want, got);
+	/* Before the bounds: 12 s for the brackets, 10 s for the anchors. */
+	ck_assert_msg(ms < 500, "%s: %.0f ms", want, ms);
+	free(t->t);
+	t->t = NULL;
+	t->len = 0;
+	t->cap = 0;
+}
+
+START_TEST(test_bounds)
+{
+	struct text	t = { NULL, 0, 0 };
+	int		i;
+
+	/* Nesting stops at the 65th level, whatever follows. */
+	for (i = 0; i < 100000; i++)
+		text_add(&t, "[");
+	bounded_err(&t, "t.yaml:1:65: lists and mappings nest more than 64 "
+	    "deep");
+	text_add(&t, "a:\n");
+	for (i = 1; i < 70; i++)
+		text_add(&t, "%*sa:\n", i, "");
+	bounded_err(&t, "t.yaml:65:65: lists and mappings nest more than 64 "
+	    "deep");
+	/* 64 levels are fine for the reader (the key is what is wrong). */
+	for (i = 0; i < 63; i++)
+		text_add(&t, "[");
+	for (i = 0; i < 63; i++)
+		text_add(&t, "]");
+	text_add(&t, ": 1\n");
+	bounded_err(&t, "t.yaml:1:1: keys must be plain words");
+
+	text_add(&t, "x: [");
+	for (i = 0; i < 200000; i++)
+		text_add(&t, "a,");
+	text_add(&t, "a]\n");
+	bounded_err(&t, "t.yaml:1:199999: more than 100000 values in the file");
+
+	text_add(&t, "x: [");
+	for (i = 0; i < 50000; i++)
+		text_add(&t, "&a%d v,", i);
+	for (i = 0; i < 50000; i++)
+		text_add(&t, "*a49999,");
+	text_add(&t, "]\n");
+	bounded_err(&t, "t.yaml:1:695: more than 100 anchors (&name) in the "
+	    "file");
+
+	text_add(&t, "state_dir: /");
+	for (i = 0; i < 5000; i++)
+		text_add(&t, "a");
+	text_add(&t, "\n");
+	bounded_err(&t, "t.yaml:1:12: state_dir: a value of 5001 bytes; at "
+	    "most 4096 are allowed");
+
+	/* Lists: one item more than each cap. */
+	text_add(&t, "listen: [");
+	for (i = 0; i < 65; i++)
+		text_add(&t, "'127.0.0.1:%d',", 10000 + i);
+	text_add(&t, "]\n");
+	bounded_err(&t, "t.yaml:1:9: listen: 65 items; at most 64 are "
+	    "allowed");
+	text_add(&t, "trusted_proxies: [");
+	for (i = 0; i < 1025; i++)
+		text_add(&t, "'10.0.%d.%d',", i / 256, i % 256);
+	text_add(&t, "]\n");
+	bounded_err(&t, "t.yaml:1:18: trusted_proxies: 1025 items; at most "
+	    "1024 are allowed");
+	text_add(&t, "sessions:\n  key:\n");
+	for (i = 0; i < 17; i++)
+		text_add(&t, "    - header: X-K%d\n", i);
+	bounded_err(&t, "t.yaml:3:5: sessions.key: 17 items; at most 16 are "
+	    "allowed");
+	text_add(&t, "sessions:\n  live:\n");
+	for (i = 0; i < 17; i++)
+		text_add(&t, "    - path: /x%d\n", i);
+	bounded_err(&t, "t.yaml:3:5: sessions.live: 17 items; at most 16 are "
+	    "allowed");
+	text_add(&t, "on_expire:\n  remove:\n");
+	for (i = 0; i < 65; i++)
+		text_add(&t, "    - /srv/%d/{session}\n", i);
+	bounded_err(&t, "t.yaml:3:5: on_expire.remove: 65 items; at most 64 "
+	    "are allowed");
+	text_add(&t, "cache:\n");
+	for (i = 0; i < 257; i++)
+		text_add(&t, "  - path: /c/%d\n", i);
+	bounded_err(&t, "t.yaml:2:3: cache: 257 items; at most 256 are "
+	    "allowed");
+	text_add(&t, "cache:\n  - path: /c\n    keep:\n");
+	for (i = 0; i < 257; i++)
+		text_add(&t, "      - '*.%d'\n", i);
+	bounded_err(&t, "t.yaml:4:7: cache[0].keep: 257 items; at most 256 "
+	    "are allowed");
+	text_add(&t, "cache: [{path: /c, age_by: [atime, ctime, mtime, "
+	    "atime]}]\n");
+	bounded_err(&t, "t.yaml:1:28: cache[0].age_by: 4 items; at most 3 "
+	    "are allowed");
+
+	/* At each cap, the file loads. */
+	text_add(&t, "trusted_proxies: [");
+	for (i = 0; i < 1024; i++)
+		text_add(&t, "'10.0.%d.%d',", i / 256, i % 256);
+	text_add(&t, "]\nsessions:\n  live:\n");
+	for (i = 0; i < 16; i++)
+		text_add(&t, "    - path: /x%d\n", i);
+	config_unref(load_ok(t.t));
+	free(t.t);
+}
+END_TEST
+
 static const char *
 tmpfile_with(const char *text)
 {
@@ -934,7 +1092,7 @@ END_TEST
 START_TEST(test_token)
 {
 	struct policy	*po;
-	char		 text[256], file[64];
+	char		 text[256], file[64], want[256], *big;
 
 	snprintf(file, sizeof file, "%s", tmpfile_with("\n  t0ken-value \n"));
 	snprintf(text, sizeof text, "admin:\n  listen: 0.0.0.0:9999\n"
@@ -951,6 +1109,100 @@ START_TEST(test_token)
 	    "admin.token_file: "));
 	unlink(file);
 	ck_assert_ptr_nonnull(strstr(load_err(text), "cannot read"));
+
+	/* 4096 bytes are allowed, one more is not. */
+	big = malloc(4098);
+	memset(big, 'a', 4097);
+	big[4097] = '\0';
+	snprintf(file, sizeof file, "%s", tmpfile_with(big));
+	snprintf(text, sizeof text, "admin:\n  token_file: %s\n", file);
+	snprintf(want, sizeof want, "t.yaml:2:15: admin.token_file: '%s' is "
+	    "4097 bytes, larger than 4096", file);
+	ck_assert_str_eq(load_err(text), want);
+	unlink(file);
+	big[4096] = '\0';
+	snprintf(file, sizeof file, "%s", tmpfile_with(big));
+	snprintf(text, sizeof text, "admin:\n  token_file: %s\n", file);
+	po = load_ok(text);
+	ck_assert_uint_eq(strlen(po->po_admin.token), 4096);
+	config_unref(po);
+	unlink(file);
+	free(big);
+}
+END_TEST
+
+/* What a config_job called back with. */
+struct job_result {
+	int			 calls;
+	struct policy		*po;
+	struct config_error	 err;
+	struct event_base	*base;
+};
+
+static void
+job_done(struct policy *po, const struct config_error *err, void *arg)
+{
+	struct job_result	*r = arg;
+
+	r->calls++;
+	r->po = po;
+	r->err = *err;
+	event_base_loopexit(r->base, NULL);
+}
+
+/* Loading in a thread: the loop gets the policy or the error, once. */
+START_TEST(test_job)
+{
+	struct job_result	 r;
+	struct config_error	 err;
+	struct config_job	*cj;
+	struct policy		*po;
+	const char		*path;
+	char			 buf[1024];
+
+	ck_assert_int_eq(evthread_use_pthreads(), 0);
+	memset(&r, 0, sizeof r);
+	ck_assert_ptr_nonnull(r.base = event_base_new());
+	path = tmpfile_with("upstream: 127.0.0.1:7000\n");
+	cj = config_job_start(r.base, path, job_done, &r, &err);
+	ck_assert_ptr_nonnull(cj);
+	event_base_dispatch(r.base);
+	ck_assert_int_eq(r.calls, 1);
+	ck_assert_ptr_nonnull(r.po);
+	ck_assert_str_eq(r.po->po_upstream.ad_text, "127.0.0.1:7000");
+	config_unref(r.po);
+	unlink(path);
+
+	path = tmpfile_with("upstream: nowhere\n");
+	cj = config_job_start(r.base, path, job_done, &r, &err);
+	ck_assert_ptr_nonnull(cj);
+	event_base_dispatch(r.base);
+	ck_assert_int_eq(r.calls, 2);
+	ck_assert_ptr_null(r.po);
+	config_error_format(&r.err, buf, sizeof buf);
+	ck_assert_msg(strstr(buf, ":1:11: upstream: 'nowhere'") != NULL, "%s",
+	    buf);
+
+	/* A job cancelled before it called back never does. */
+	cj = config_job_start(r.base, path, job_done, &r, &err);
+	config_job_cancel(cj);
+	event_base_loopexit(r.base, &(struct timeval){ 0, 200000 });
+	event_base_dispatch(r.base);
+	ck_assert_int_eq(r.calls, 2);
+	unlink(path);
+
+	/* Without a loop. */
+	path = tmpfile_with("upstream: 127.0.0.1:7001\n");
+	po = config_load_timed(path, &err);
+	ck_assert_ptr_nonnull(po);
+	ck_assert_str_eq(po->po_upstream.ad_text, "127.0.0.1:7001");
+	config_unref(po);
+	unlink(path);
+	ck_assert_ptr_null(config_load_timed("/nonexistent/x.yaml", &err));
+	config_error_format(&err, buf, sizeof buf);
+	ck_assert_str_eq(buf, "/nonexistent/x.yaml: cannot open: No such file "
+	    "or directory");
+	event_base_free(r.base);
 }
 END_TEST
 
@@ -1033,6 +1285,22 @@ summary_of(const char *text)
 	config_unref(po);
 	return (out);
 }
+
+/* Every list key has a cap on its items (docs/configuration.md, Limits). */
+START_TEST(test_table_list_caps)
+{
+	size_t	i, len;
+
+	for (i = 0; i < config_nkeys; i++) {
+		len = strlen(config_keys[i].ck_type);
+		if (len < 5 || strcmp(config_keys[i].ck_type + len - 5,
+		    " list") != 0)
+			continue;
+		ck_assert_msg(config_keys[i].ck_max > 0, "%s: a list key needs "
+		    "its cap in ck_max", config_keys[i].ck_path);
+	}
+}
+END_TEST
 
 START_TEST(test_table_defaults_true)
 {
@@ -1218,16 +1486,19 @@ config_suite(void)
 	tcase_add_test(tc, test_preset_gradio);
 	tcase_add_test(tc, test_preset_merge);
 	tcase_add_test(tc, test_errors);
+	tcase_add_test(tc, test_bounds);
 	tcase_add_test(tc, test_error_format);
 	tcase_add_test(tc, test_secret);
 	tcase_add_test(tc, test_token);
 	tcase_add_test(tc, test_refcount);
+	tcase_add_test(tc, test_job);
 	tcase_add_test(tc, test_summary);
 	tcase_add_test(tc, test_no_leak_on_error_paths);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("docs");
 	tcase_add_test(tc, test_table_defaults_true);
+	tcase_add_test(tc, test_table_list_caps);
 	tcase_add_test(tc, test_docs_in_sync);
 	tcase_add_test(tc, test_default_policy_file);
 	suite_add_tcase(s, tc);

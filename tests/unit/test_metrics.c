@@ -118,6 +118,21 @@ START_TEST(test_gauges)
 }
 END_TEST
 
+START_TEST(test_counter_func)
+{
+	int	 base = 1;
+	char	*s;
+
+	metrics_counter_func("janitor_regex_limit_total", NULL, "Stopped.",
+	    seven, &base);
+	s = render();
+	ck_assert_ptr_nonnull(strstr(s, "# TYPE janitor_regex_limit_total "
+	    "counter\njanitor_regex_limit_total 8\n"));
+	free(s);
+	metrics_free();
+}
+END_TEST
+
 START_TEST(test_help_escaped_and_order)
 {
 	char	*s;
@@ -162,6 +177,7 @@ main(void)
 	tcase_add_test(tc, test_counter_plain);
 	tcase_add_test(tc, test_family_with_labels);
 	tcase_add_test(tc, test_gauges);
+	tcase_add_test(tc, test_counter_func);
 	tcase_add_test(tc, test_help_escaped_and_order);
 	tcase_add_test(tc, test_negative_gauge);
 	suite_add_tcase(s, tc);

@@ -2,7 +2,6 @@
  * test_sessionkey.c -- key sources, the acceptance rule against hostile
  * values, fresh keys and the Set-Cookie value.
  */
-#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -10,6 +9,7 @@
 #include <check.h>
 
 #include "config.h"
+#include "rx.h"
 #include "sessionkey.h"
 
 static char	out[SESSION_KEY_MAX + 1];
@@ -115,24 +115,26 @@ END_TEST
 
 START_TEST(test_path)
 {
-	regex_t	re;
+	struct rx	*re;
+	char		*cause;
 
-	ck_assert_int_eq(regcomp(&re, "/heartbeat/([^/]+)$", REG_EXTENDED), 0);
+	re = rx_compile("/heartbeat/([^/]+)$", "test", 0, &cause);
+	ck_assert_ptr_nonnull(re);
 	ck_assert_int_eq(sessionkey_from_path(
-	    "/gradio_api/heartbeat/abc123", &re, out), 1);
+	    "/gradio_api/heartbeat/abc123", re, out), 1);
 	ck_assert_str_eq(out, "abc123");
 	ck_assert_int_eq(sessionkey_from_path(
-	    "/root/path/heartbeat/h9?x=1", &re, out), 1);
+	    "/root/path/heartbeat/h9?x=1", re, out), 1);
 	ck_assert_str_eq(out, "h9");
-	ck_assert_int_eq(sessionkey_from_path("/heartbeat/%2e%2e", &re, out),
+	ck_assert_int_eq(sessionkey_from_path("/heartbeat/%2e%2e", re, out),
 	    0);
-	ck_assert_int_eq(sessionkey_from_path("/heartbeat/a.b", &re, out), 0);
-	ck_assert_int_eq(sessionkey_from_path("/heartbeat/", &re, out), 0);
-	ck_assert_int_eq(sessionkey_from_path("/other/x", &re, out), 0);
+	ck_assert_int_eq(sessionkey_from_path("/heartbeat/a.b", re, out), 0);
+	ck_assert_int_eq(sessionkey_from_path("/heartbeat/", re, out), 0);
+	ck_assert_int_eq(sessionkey_from_path("/other/x", re, out), 0);
 	/* The query is not part of the path. */
-	ck_assert_int_eq(sessionkey_from_path("/x?/heartbeat/abc", &re, out),
+	ck_assert_int_eq(sessionkey_from_path("/x?/heartbeat/abc", re, out),
 	    0);
-	regfree(&re);
+	rx_free(re);
 }
 END_TEST
 
@@ -152,6 +154,7 @@ START_TEST(test_find_order)
 {
 	struct policy	 po;
 	struct key_rule	 rules[4];
+	char		*cause;
 	const char	*h1[] = { "cookie", "janitor_sid=fromcookie",
 	    "X-Key", "fromheader", NULL };
 	const char	*h2[] = { "Cookie", "janitor_sid=../x", "X-Key",
@@ -168,8 +171,8 @@ START_TEST(test_find_order)
 	rules[2].kr_name = "session_hash";
 	rules[3].kr_source = KEY_PATH;
 	rules[3].kr_name = "/heartbeat/([^/]+)$";
-	ck_assert_int_eq(regcomp(&rules[3].kr_re, rules[3].kr_name,
-	    REG_EXTENDED), 0);
+	rules[3].kr_re = rx_compile(rules[3].kr_name, "test", 0, &cause);
+	ck_assert_ptr_nonnull(rules[3].kr_re);
 	po.po_sessions.keys = rules;
 	po.po_sessions.nkeys = 4;
 
@@ -187,7 +190,7 @@ START_TEST(test_find_order)
 	ck_assert_str_eq(out, "p");
 	ck_assert_int_eq(sessionkey_find(&po, "/heartbeat/..", headers, h3,
 	    out), 0);
-	regfree(&rules[3].kr_re);
+	rx_free(rules[3].kr_re);
 }
 END_TEST
 
