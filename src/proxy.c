@@ -98,6 +98,7 @@ struct proxy_xchg {
 	int			 x_got;		/* a response byte arrived */
 	int			 x_upkeep;	/* upstream reusable afterwards */
 	int			 x_held;	/* PROXY_HOLD_* */
+	int			 x_forwarded;	/* ph_forward was called */
 };
 
 struct proxy_conn {
@@ -522,6 +523,19 @@ proxy_request(struct proxy_conn *c)
 	proxy_forward(c);
 }
 
+/* The request head is on an established connection: tell the hook, once. */
+static void
+proxy_xchg_forwarded(struct proxy_conn *c)
+{
+	struct proxy_xchg	*x = &c->c_x;
+
+	if (x->x_forwarded)
+		return;
+	x->x_forwarded = 1;
+	if (x->x_tag != NULL && proxy_hooks.ph_forward != NULL)
+		proxy_hooks.ph_forward(x, x->x_tag, proxy_hooks.ph_arg);
+}
+
 /* Send the request head upstream, then its body if it has one. */
 static void
 proxy_forward(struct proxy_conn *c)
@@ -539,6 +553,9 @@ proxy_forward(struct proxy_conn *c)
 	c->c_resp.hp_skipbody = hd->hd_method == HTTP_HEAD;
 	out = sock_output(c->c_us);
 	http_head_write(hd, out);
+	/* A new connection tells at SOCK_CONNECTED (proxy_up_event). */
+	if (reused)
+		proxy_xchg_forwarded(c);
 	/* A pooled connection may have died meanwhile: it may go again. */
 	x->x_replay = reused && x->x_req_done &&
 	    proxy_idempotent(hd->hd_method);
@@ -1068,8 +1085,11 @@ proxy_up_event(struct sock *s, short what, void *arg)
 	const char		*msg;
 	char			 buf[128];
 
-	if (what & SOCK_CONNECTED)
+	if (what & SOCK_CONNECTED) {
+		if (c->c_phase == PROXY_XCHG && c->c_xactive)
+			proxy_xchg_forwarded(c);
 		return;
+	}
 	if (c->c_phase == PROXY_TUNNEL) {
 		if (evbuffer_get_length(sock_output(c->c_cs)) > 0) {
 			/* Let the app's last words reach the client. */

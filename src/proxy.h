@@ -24,6 +24,13 @@ struct proxy_hooks {
 	 */
 	void	*(*ph_request)(struct proxy_xchg *, void *arg);
 	/*
+	 * The request reaches the app now: its head went out on an
+	 * established connection to it (after any hold; for a new
+	 * connection, once the connect completed).  Once per exchange, only
+	 * for a non-NULL tag.  From here on the app may be serving it.
+	 */
+	void	 (*ph_forward)(struct proxy_xchg *, void *tag, void *arg);
+	/*
 	 * The app's response head arrived, before it is sent to the client.
 	 * kind is WEBSOCKET for a 101 to an upgrade request, SSE for a
 	 * text/event-stream response, else NONE.  May queue response headers.
@@ -42,7 +49,7 @@ struct proxy_hooks {
 
 void		 proxy_set_hooks(const struct proxy_hooks *);
 
-/* Accessors, valid only inside ph_request / ph_response. */
+/* Accessors, valid only inside ph_request, ph_forward and ph_response. */
 const char	*proxy_xchg_method(struct proxy_xchg *);
 const char	*proxy_xchg_target(struct proxy_xchg *);	/* raw "/path?query" */
 /* First value of a request header (case-insensitive name), or NULL. */
