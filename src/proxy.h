@@ -83,6 +83,18 @@ void		 proxy_xchg_hold(struct proxy_xchg *);
 void		 proxy_xchg_resume(struct proxy_xchg *);
 
 /*
+ * Inside ph_request only, which must then return NULL: read the request's
+ * whole body before anything is forwarded, and call ph_request again once
+ * it is here; proxy_xchg_body() gives it then.  Only a Content-Length body
+ * of 1 to max bytes without Expect is read; otherwise -1 and nothing
+ * changes.  The bytes stay in the client's input and are relayed as they
+ * came; a body slower than header_timeout is answered 408.
+ */
+int		 proxy_xchg_read_body(struct proxy_xchg *, size_t max);
+/* In that second ph_request: the body and its length; NULL before. */
+const char	*proxy_xchg_body(struct proxy_xchg *, size_t *len);
+
+/*
  * Listen as the policy in force says (or on systemd's "proxy" socket) and
  * start relaying; registers the reload, stop and busy hooks.  0, or -1
  * with *cause.

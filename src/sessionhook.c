@@ -6,6 +6,9 @@
  * until the exchange ends.  Live client sockets get TCP keepalive so that
  * a browser that vanished without a FIN is noticed.
  *
+ * A json key source makes the proxy read a matching request's body (up to
+ * sessions.json_max) before the request is forwarded.
+ *
  * A request on a live path (or a WebSocket upgrade, for the websocket
  * rule) is a live channel from the moment it reaches the app, not from
  * its response head: the app has started serving it then, and an app
@@ -159,22 +162,37 @@ sessionhook_is_live_request(const struct policy *po, struct proxy_xchg *x)
 	    proxy_xchg_target(x)));
 }
 
-/* A request head: find or make the session, forward its key. */
+/*
+ * A request head: find or make the session, forward its key.  When a json
+ * source needs the body, the proxy reads it and calls again.
+ */
 static void *
 sessionhook_request(struct proxy_xchg *x, void *arg)
 {
 	const struct policy	*po = proxy_xchg_policy(x);
 	const char		*fh = po->po_sessions.forward_header;
 	struct sessionhook_tag	*st;
+	const char		*body;
 	char			 key[SESSION_KEY_MAX + 1], cookie[512];
-	int			 created;
+	size_t			 len;
+	int			 created, found;
 
 	(void)arg;
 	/* The client's own copy never reaches the app. */
 	if (fh != NULL && *fh != '\0')
 		proxy_xchg_header_remove(x, fh);
-	if (!sessionkey_find(po, proxy_xchg_target(x), sessionhook_header, x,
-	    key)) {
+	body = proxy_xchg_body(x, &len);
+	found = sessionkey_find_body(po, proxy_xchg_target(x),
+	    sessionhook_header, x, body != NULL ? SESSIONKEY_BODY_READ :
+	    SESSIONKEY_BODY_UNREAD, body, len, key);
+	if (found == SESSIONKEY_NEED_BODY) {
+		/* A json source: ask again once the body is here. */
+		if (proxy_xchg_read_body(x, po->po_sessions.json_max) == 0)
+			return (NULL);
+		found = sessionkey_find_body(po, proxy_xchg_target(x),
+		    sessionhook_header, x, SESSIONKEY_BODY_NONE, NULL, 0, key);
+	}
+	if (!found) {
 		if (!po->po_sessions.cookie_issue ||
 		    !sessionhook_cookie_is_key(po))
 			return (NULL);
