@@ -8,6 +8,8 @@
 //     connect, run echo, the count generator and a file upload, download
 //     the returned file; print {"session", "echo", "count", "file_sha256",
 //     "file_len"} and exit.
+//   node client.mjs PKG say URL MESSAGE
+//     connect, run examples/gradio's /say; print {"session", "answer"}.
 //
 // PKG is the installed alias of the client (gradio-client-4, -5, -6).
 import { createHash } from "node:crypto";
@@ -73,6 +75,10 @@ if (mode === "tab") {
 		file_sha256: createHash("sha256").update(body).digest("hex"),
 		file_len: body.length,
 	});
+	process.exit(0);
+} else if (mode === "say") {
+	const r = await client.predict("/say", { message: arg });
+	out({ session: client.session_hash, answer: r.data[0] });
 	process.exit(0);
 } else {
 	console.error("unknown mode " + mode);

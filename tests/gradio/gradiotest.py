@@ -224,6 +224,8 @@ class Client:
         self.err = self.proc.stderr.read()
         self.proc.wait()
         self.ended = time.monotonic()
+        for f in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+            f.close()
 
     def session(self, timeout=60):
         """The session_hash the client printed first."""

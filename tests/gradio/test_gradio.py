@@ -11,14 +11,19 @@ record file, so each check compares janitord with Gradio, not with a
 model of it.
 """
 
+import base64
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
+import urllib.error
+import urllib.request
 
 import gradiotest
 from gradiotest import App, Client, Gradio, with_session
@@ -230,9 +235,11 @@ class RealGradio(unittest.TestCase):
         """An app mounted at /myapp: Gradio's config.root is janitord's
         address, and everything works under the prefix."""
         jd = self.janitord(app=self.rootapp)
-        with jtest_get(jd.port, "/myapp/config") as cfg:
-            self.assertEqual(cfg["root"].rstrip("/"),
-                             "http://127.0.0.1:%d/myapp" % jd.port)
+        with urllib.request.urlopen("http://127.0.0.1:%d/myapp/config" %
+                                    jd.port, timeout=10) as resp:
+            cfg = json.loads(resp.read())
+        self.assertEqual(cfg["root"].rstrip("/"),
+                         "http://127.0.0.1:%d/myapp" % jd.port)
         r = Client(GRADIO, "js", "work", self.rootapp.url(jd.port),
                    self.small).result()
         self.assertEqual(r["file_sha256"], self.small_sha)
@@ -267,20 +274,77 @@ class RealGradio(unittest.TestCase):
         self.assertEqual(r["file_sha256"], self.small_sha)
 
 
-class jtest_get:
-    """GET a JSON document through janitord (a context for brevity)."""
+class Example(unittest.TestCase):
+    """examples/gradio as shipped: its janitor.yaml (ports and times
+    adapted), its app receiving the webhooks and freeing the session."""
 
-    def __init__(self, port, path):
-        import urllib.request
-        with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path),
-                                    timeout=10) as r:
-            self.doc = json.loads(r.read())
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="gradio-example-")
+        self.secret = os.path.join(self.dir, "webhook.secret")
+        with open(self.secret, "w") as f:
+            f.write("whsec_" + base64.b64encode(os.urandom(32)).decode())
+        self.sessions = os.path.join(self.dir, "sessions")
+        self.port = jtest.free_port()
+        self.lines = []
+        self.proc = subprocess.Popen(
+            [GRADIO.python, os.path.join(jtest.SRC, "examples", "gradio",
+                                         "app.py"), str(self.port)],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            env=GRADIO.env({"JANITOR_WEBHOOK_SECRET": self.secret,
+                            "APP_SESSIONS": self.sessions,
+                            "GRADIO_TEMP_DIR": os.path.join(self.dir,
+                                                            "cache")}))
+        self.addCleanup(self.stop)
+        threading.Thread(target=self._read, daemon=True).start()
+        jtest.wait_port(self.port, timeout=120, proc=self.proc)
 
-    def __enter__(self):
-        return self.doc
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.append(line.decode(errors="replace").rstrip())
 
-    def __exit__(self, *exc):
-        return False
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def test_example(self):
+        with open(os.path.join(jtest.SRC, "examples", "gradio",
+                               "janitor.yaml")) as f:
+            conf = f.read()
+        for a, b in (("127.0.0.1:8080", "127.0.0.1:{port}"),
+                     ("127.0.0.1:9090", "127.0.0.1:{admin_port}"),
+                     ("7860", "{upstream_port}"),
+                     ("/var/lib/janitor", "{dir}"),
+                     ("/etc/janitor/webhook.secret", self.secret),
+                     ("grace: 5s", "grace: 1s"),
+                     ("after_disconnect: 60m", "after_disconnect: 1s")):
+            self.assertIn(a, conf)
+            conf = conf.replace(a, b)
+        jd = jtest.Janitord(conf, upstream_port=self.port)
+        jd.start()
+        self.addCleanup(jd.__exit__, None, None, None)
+        r = Client(GRADIO, "js", "say", "http://127.0.0.1:%d/" % jd.port,
+                   "hello").result()
+        s = r["session"]
+        self.assertEqual(r["answer"], "1 message(s) in this tab")
+        d = os.path.join(self.sessions, s)
+        self.assertTrue(os.path.isfile(os.path.join(d, "transcript.txt")))
+        jtest.wait_for(lambda: "janitor: session %s expired "
+                       "(after_disconnect), files removed" % s in self.lines,
+                       timeout=15, what="the example's expire")
+        self.assertIn("janitor: tab %s closed, memory freed" % s, self.lines)
+        self.assertFalse(os.path.exists(d))
+        # A forged webhook is refused.
+        body = json.dumps({"type": "session.expire",
+                           "data": {"session": "victim"}}).encode()
+        req = urllib.request.Request(
+            "http://127.0.0.1:%d/janitor/events" % self.port, data=body,
+            headers={"webhook-id": "msg_x",
+                     "webhook-timestamp": str(int(time.time())),
+                     "webhook-signature": "v1,AAAA"})
+        with self.assertRaises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(req, timeout=10)
+        self.assertEqual(e.exception.code, 401)
 
 
 if __name__ == "__main__":
