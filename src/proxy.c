@@ -616,6 +616,13 @@ proxy_xchg_read_body(struct proxy_xchg *x, size_t max)
 	return (0);
 }
 
+/* Whether a body follows the head. */
+int
+proxy_xchg_has_body(struct proxy_xchg *x)
+{
+	return (!x->x_req_done);
+}
+
 /* The body read for the second ph_request. */
 const char *
 proxy_xchg_body(struct proxy_xchg *x, size_t *len)

@@ -91,6 +91,8 @@ void		 proxy_xchg_resume(struct proxy_xchg *);
  * came; a body slower than header_timeout is answered 408.
  */
 int		 proxy_xchg_read_body(struct proxy_xchg *, size_t max);
+/* Whether the request has a body (Content-Length > 0 or chunked). */
+int		 proxy_xchg_has_body(struct proxy_xchg *);
 /* In that second ph_request: the body and its length; NULL before. */
 const char	*proxy_xchg_body(struct proxy_xchg *, size_t *len);
 

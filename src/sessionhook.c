@@ -173,6 +173,7 @@ sessionhook_request(struct proxy_xchg *x, void *arg)
 	const char		*fh = po->po_sessions.forward_header;
 	struct sessionhook_tag	*st;
 	const char		*body;
+	enum sessionkey_body	 bs;
 	char			 key[SESSION_KEY_MAX + 1], cookie[512];
 	size_t			 len;
 	int			 created, found;
@@ -181,10 +182,15 @@ sessionhook_request(struct proxy_xchg *x, void *arg)
 	/* The client's own copy never reaches the app. */
 	if (fh != NULL && *fh != '\0')
 		proxy_xchg_header_remove(x, fh);
-	body = proxy_xchg_body(x, &len);
+	/* Without a body, json sources are skipped at the cost of a flag. */
+	if ((body = proxy_xchg_body(x, &len)) != NULL)
+		bs = SESSIONKEY_BODY_READ;
+	else if (proxy_xchg_has_body(x))
+		bs = SESSIONKEY_BODY_UNREAD;
+	else
+		bs = SESSIONKEY_BODY_NONE;
 	found = sessionkey_find_body(po, proxy_xchg_target(x),
-	    sessionhook_header, x, body != NULL ? SESSIONKEY_BODY_READ :
-	    SESSIONKEY_BODY_UNREAD, body, len, key);
+	    sessionhook_header, x, bs, body, len, key);
 	if (found == SESSIONKEY_NEED_BODY) {
 		/* A json source: ask again once the body is here. */
 		if (proxy_xchg_read_body(x, po->po_sessions.json_max) == 0)
