@@ -100,6 +100,9 @@ with gr.Blocks() as demo:
                             api_name="echo")
     gr.Button("count").click(count, [num], [out], api_name="count")
     gr.Button("upload").click(upload, [fin], [fout], api_name="upload")
+    # Stateless, for timing one predict (bench/gradio_overhead.py).
+    gr.Button("upper").click(lambda t: t.upper(), [text], [out],
+                             api_name="upper")
     demo.unload(on_unload)
 
 
