@@ -12,8 +12,14 @@ ROOT      mount point ('' or e.g. /myapp)
 TTL       gr.State(time_to_live=TTL) in seconds (default 3600)
 
 Prints "ready" once the server answers.
+
+While the file $HEAD_DELAY_FILE holds a number, each heartbeat request
+waits that many milliseconds before Gradio sees it: as when Gradio's
+thread pool is busy and the heartbeat's response head comes late (the race
+of a tab that closes at once).
 """
 
+import asyncio
 import json
 import os
 import shutil
@@ -106,6 +112,15 @@ with gr.Blocks() as demo:
     demo.unload(on_unload)
 
 
+def head_delay():
+    """Seconds a heartbeat waits now (see above)."""
+    try:
+        with open(os.environ["HEAD_DELAY_FILE"]) as f:
+            return float(f.read()) / 1000.0
+    except (KeyError, OSError, ValueError):
+        return 0.0
+
+
 class Recorder:
     """ASGI middleware: one record per HTTP request with the session_hash it
     carries (path, query or JSON body) and its X-Janitor-Session."""
@@ -141,6 +156,10 @@ class Recorder:
                      header=headers.get("x-janitor-session"))
             await send(m)
 
+        if "/heartbeat/" in scope["path"]:
+            note("arrived", session=scope["path"].rsplit("/", 1)[1])
+            if (d := head_delay()) > 0:
+                await asyncio.sleep(d)
         return await self.app(scope, recv, snd)
 
 

@@ -148,12 +148,22 @@ class App:
         self.cache = os.path.join(self.dir, "cache")
         os.makedirs(self.files)
         os.makedirs(self.cache)
+        self.delay_file = os.path.join(self.dir, "head_delay_ms")
         self.logf = open(os.path.join(self.dir, "app.log"), "wb")
         self.proc = subprocess.Popen(
             [gradio.python, os.path.join(HERE, "app.py"), str(self.port),
              self.record, self.files, root, str(ttl)],
             stdout=subprocess.PIPE, stderr=self.logf,
-            env=gradio.env({"GRADIO_TEMP_DIR": self.cache}))
+            env=gradio.env({"GRADIO_TEMP_DIR": self.cache,
+                            "HEAD_DELAY_FILE": self.delay_file}))
+
+    def head_delay(self, ms):
+        """Make each heartbeat wait ms before Gradio sees it (0: off)."""
+        if ms:
+            with open(self.delay_file, "w") as f:
+                f.write(str(ms))
+        elif os.path.exists(self.delay_file):
+            os.unlink(self.delay_file)
 
     def wait_ready(self, timeout=120):
         """Wait for app.py's "ready" line."""

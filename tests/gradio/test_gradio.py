@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -196,6 +197,41 @@ class RealGradio(unittest.TestCase):
             if d >= 1000:
                 # Long enough that Gradio certainly had the heartbeat.
                 self.assertTrue(g, what + ": Gradio did not unload")
+
+    def test_close_before_the_heartbeat_head(self):
+        """The race itself, made to happen: Gradio's heartbeat head comes
+        300 ms late (as from a busy thread pool).  A tab whose heartbeat
+        is cut once Gradio has it, before its head: Gradio unloads it, and
+        so must janitord, within grace + 1 s.  Then the real client closing
+        0 and 50 ms after connecting, under the same delay."""
+        jd = self.janitord()
+        self.app.head_delay(300)
+        self.addCleanup(self.app.head_delay, 0)
+        prefix = "" if MAJOR == "4" else "/gradio_api"
+        cut = {}
+        for i in range(3):
+            h = "cut%d%s" % (i, os.urandom(4).hex())
+            s = socket.create_connection(("127.0.0.1", jd.port))
+            s.sendall(("GET %s/heartbeat/%s HTTP/1.1\r\nHost: t\r\n"
+                       "Accept: text/event-stream\r\n\r\n" %
+                       (prefix, h)).encode())
+            jtest.wait_for(lambda: self.app.records("arrived", h),
+                           what="Gradio to get the heartbeat")
+            s.close()
+            cut[h] = time.monotonic()
+        res = self.close_round(jd, [0, 50], 2)
+        res += [(-1, h, t, self.app.records("unload", h),
+                 self.hooks_for("unload", h)) for h, t in cut.items()]
+        for d, s, ended, g, j in res:
+            what = "tab %s closed %d ms after connecting" % (s, d)
+            if d < 0:
+                what = "tab %s cut before its head" % s
+                self.assertTrue(g, what + ": Gradio did not unload")
+            self.assertEqual(bool(g), bool(j),
+                             "%s: Gradio unloaded %d time(s), janitord %d" %
+                             (what, len(g), len(j)))
+            if j:
+                self.assertLessEqual(j[0]["t"] - ended, GRACE + 1.0, what)
 
     def test_expire_and_removal(self):
         """After the unload, after_disconnect expires the session and its
