@@ -56,8 +56,11 @@ def main():
     jd = jtest.Janitord(POLICY, upstream_port=app.port, hook_port=hooks.port)
     jd.start()
     bad = 0
-    print("Gradio %s, @gradio/client %s, clients %s, grace %.0f s" %
-          (g.version, gradiotest.CLIENTS[a.major], "+".join(kinds), GRACE))
+    names = {"js": "@gradio/client " + gradiotest.CLIENTS[a.major],
+             "py": "gradio_client"}
+    print("Gradio %s, clients %s, grace %.0f s, load %s" % (
+        g.version, " + ".join(names[k] for k in kinds), GRACE,
+        " ".join(open("/proc/loadavg").read().split()[:3])))
     print("%8s %6s %8s %9s %6s %13s %15s %12s" % (
         "delay", "tries", "gradio", "janitord", "both", "gradio only",
         "janitord only", "max latency"))
