@@ -3,8 +3,8 @@ given major version, running tests/gradio/app.py under it, and driving it
 with the real clients (@gradio/client from npm, gradio_client from the same
 Gradio).  The test programs run under Debian's /usr/bin/python3 like the
 other integration tests; Gradio and its Python client run under the Python
-that has Gradio's dependencies (the `python3` on PATH, or
-$JANITOR_GRADIO_PYTHON).
+that has Gradio's dependencies ($JANITOR_GRADIO_PYTHON, or the first
+python3 with pydantic 2: on PATH, pyenv's, /usr/local/bin).
 
 Where Gradio comes from, first found wins:
   1. $JANITOR_GRADIO: a directory holding one folder per version (4.44.1/ ...),
@@ -43,8 +43,25 @@ def _version_key(name):
 
 
 def _python():
-    return os.environ.get("JANITOR_GRADIO_PYTHON") or \
-        shutil.which("python3") or "python3"
+    """The Python to run Gradio with: $JANITOR_GRADIO_PYTHON, else the
+    first python3 (PATH, then pyenv's, /usr/local) that has pydantic 2,
+    which every Gradio from 4.x on needs (Debian 12's has pydantic 1)."""
+    if os.environ.get("JANITOR_GRADIO_PYTHON"):
+        return os.environ["JANITOR_GRADIO_PYTHON"]
+    seen = []
+    for p in (shutil.which("python3"),
+              os.path.expanduser("~/.pyenv/shims/python3"),
+              "/usr/local/bin/python3"):
+        if not p or p in seen or not os.path.exists(p):
+            continue
+        seen.append(p)
+        try:
+            if subprocess.run([p, "-c", "import pydantic_core"],
+                              capture_output=True, timeout=60).returncode == 0:
+                return p
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+    return seen[0] if seen else "python3"
 
 
 def _in_dir(root, major):
