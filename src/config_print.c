@@ -101,7 +101,7 @@ config_print_summary(const struct policy *po, FILE *f)
 	static const char *const same_site[] = { "Lax", "Strict", "None" };
 	static const char *const on_start[] = { "none", "sweep", "wipe" };
 	static const char *const sources[] = { "cookie", "query", "header",
-	    "path" };
+	    "path", "json" };
 	const struct cache_entry	*ce;
 	const struct live_rule		*lr;
 	char				 a[64], b[64], c[64], d[64], e[64];
@@ -145,10 +145,15 @@ config_print_summary(const struct policy *po, FILE *f)
 	    config_print_secs(po->po_limits.shutdown_timeout, d, sizeof d));
 
 	fprintf(f, "  session key      ");
-	for (i = 0; i < po->po_sessions.nkeys; i++)
+	for (i = 0; i < po->po_sessions.nkeys; i++) {
 		fprintf(f, "%s%s %s", i == 0 ? "" : ", then ",
 		    sources[po->po_sessions.keys[i].kr_source],
 		    po->po_sessions.keys[i].kr_name);
+		if (po->po_sessions.keys[i].kr_source == KEY_JSON)
+			fprintf(f, " (bodies of %s, at most %llu bytes)",
+			    po->po_sessions.keys[i].kr_path,
+			    (unsigned long long)po->po_sessions.json_max);
+	}
 	fprintf(f, "\n  forwarded as     %s\n", po->po_sessions.forward_header);
 	fprintf(f, "  cookie           %s, %s, secure %s, SameSite=%s\n",
 	    po->po_sessions.cookie_name,

@@ -541,6 +541,7 @@ config_free_key_rule(struct key_rule *kr)
 {
 	rx_free(kr->kr_re);
 	free(kr->kr_name);
+	free(kr->kr_path);
 }
 
 /* Free one live rule's insides. */
@@ -573,22 +574,28 @@ config_rx(struct config_walk *w, yaml_node_t *n, const char *s,
 	return (-1);
 }
 
-/* Set one source of a sessions.key entry; ck_min says which. */
+/*
+ * Set one source of a sessions.key entry; ck_min says which.  json comes
+ * with a path that says which requests' bodies are read, in either order:
+ * a path seen first becomes the json rule's filter.
+ */
 static int
 config_set_key_source(struct config_walk *w, yaml_node_t *n, void *base,
     const struct config_key *ck)
 {
 	struct key_rule	*kr = base;
+	enum key_source	 src = (enum key_source)ck->ck_min;
 	const char	*s;
 	size_t		 i;
 
-	if (kr->kr_name != NULL)
+	if (kr->kr_name != NULL && !(src == KEY_PATH &&
+	    kr->kr_source == KEY_JSON && kr->kr_path == NULL) &&
+	    !(src == KEY_JSON && kr->kr_source == KEY_PATH))
 		return (config_fail(w, n, "one source per entry (write "
 		    "another '- %s: ...' item)", strrchr(ck->ck_path, '.') + 1));
 	if (config_scalar(w, n, "a name", &s) != 0)
 		return (-1);
-	kr->kr_source = (enum key_source)ck->ck_min;
-	switch (kr->kr_source) {
+	switch (src) {
 	case KEY_COOKIE:
 	case KEY_HEADER:
 		if (!config_is_token(s))
@@ -604,21 +611,46 @@ config_set_key_source(struct config_walk *w, yaml_node_t *n, void *base,
 		}
 		break;
 	case KEY_PATH:
+		/* The one group is checked in config_set_keys(). */
 		if (config_rx(w, n, s, &kr->kr_re) != 0)
 			return (-1);
-		if (rx_groups(kr->kr_re) != 1) {
-			config_fail(w, n, "'%.*s%s' must have exactly one "
-			    "capturing group (...) around the key; it has %u",
-			    strlen(s) > 60 ? 60 : (int)strlen(s), s,
-			    strlen(s) > 60 ? "..." : "", rx_groups(kr->kr_re));
-			rx_free(kr->kr_re);
-			kr->kr_re = NULL;
-			return (-1);
+		if (kr->kr_source == KEY_JSON) {
+			kr->kr_path = xstrdup(s);
+			return (0);
+		}
+		break;
+	case KEY_JSON:
+		for (i = 0; s[i] != '\0'; i++) {
+			if ((unsigned char)s[i] < ' ' || s[i] == '"' ||
+			    s[i] == '\\')
+				return (config_fail(w, n, "'%s' is not a valid "
+				    "JSON field name", s));
+		}
+		if (*s == '\0')
+			return (config_fail(w, n, "the field name is empty"));
+		if (kr->kr_source == KEY_PATH) {
+			/* path came first: it is this rule's filter. */
+			kr->kr_path = kr->kr_name;
+			kr->kr_name = NULL;
 		}
 		break;
 	}
+	kr->kr_source = src;
 	kr->kr_name = xstrdup(s);
 	return (0);
+}
+
+/* The index of a key in config_keys[]; the key exists. */
+static size_t
+config_schema_index(const char *path)
+{
+	size_t	i;
+
+	for (i = 0; i < config_nkeys; i++) {
+		if (strcmp(config_keys[i].ck_path, path) == 0)
+			return (i);
+	}
+	fatal("config: no key %s", path);
 }
 
 /* Set sessions.key: an ordered list of one-source mappings. */
@@ -652,17 +684,36 @@ config_set_keys(struct config_walk *w, yaml_node_t *n, void *base,
 		if (it->type != YAML_MAPPING_NODE) {
 			config_fail(w, it, "expected one of {cookie: NAME}, "
 			    "{query: NAME}, {header: NAME}, {path: REGEX}, "
-			    "found %s", config_node_kind(it));
+			    "{json: NAME, path: REGEX}, found %s",
+			    config_node_kind(it));
 			goto fail;
 		}
 		config_fmt(w->cw_path, sizeof w->cw_path, "%s[%zu]", path, i);
 		if (config_walk_map(w, it, tpath, ipath, &krs[i]) != 0)
 			goto fail;
+		config_fmt(w->cw_path, sizeof w->cw_path, "%s[%zu]", path, i);
 		if (krs[i].kr_name == NULL) {
-			config_fmt(w->cw_path, sizeof w->cw_path, "%s[%zu]", path,
-			    i);
 			config_fail(w, it, "needs one of cookie, query, header, "
-			    "path");
+			    "path, json");
+			goto fail;
+		}
+		if (krs[i].kr_source == KEY_PATH &&
+		    rx_groups(krs[i].kr_re) != 1) {
+			/* Only now is it known not to be a json filter. */
+			config_fmt(w->cw_path, sizeof w->cw_path,
+			    "%s[%zu].path", path, i);
+			config_fail_at(w, &w->cw_marks[config_schema_index(
+			    "sessions.key[].path")], "'%.*s%s' must have exactly "
+			    "one capturing group (...) around the key; it has %u",
+			    strlen(krs[i].kr_name) > 60 ? 60 :
+			    (int)strlen(krs[i].kr_name), krs[i].kr_name,
+			    strlen(krs[i].kr_name) > 60 ? "..." : "",
+			    rx_groups(krs[i].kr_re));
+			goto fail;
+		}
+		if (krs[i].kr_source == KEY_JSON && krs[i].kr_path == NULL) {
+			config_fail(w, it, "json needs path: REGEX, the requests "
+			    "whose body is read");
 			goto fail;
 		}
 	}
@@ -1055,8 +1106,8 @@ config_set_preset(struct config_walk *w, yaml_node_t *n, void *base,
 	for (i = 0; i < po->po_sessions.nkeys; i++)
 		config_free_key_rule(&po->po_sessions.keys[i]);
 	free(po->po_sessions.keys);
-	po->po_sessions.keys = kr = xcalloc(2, sizeof *kr);
-	po->po_sessions.nkeys = 2;
+	po->po_sessions.keys = kr = xcalloc(3, sizeof *kr);
+	po->po_sessions.nkeys = 3;
 	kr[0].kr_source = KEY_PATH;
 	kr[0].kr_name = xstrdup(CONFIG_GRADIO_KEY_PATH);
 	if ((kr[0].kr_re = rx_compile(kr[0].kr_name,
@@ -1064,6 +1115,12 @@ config_set_preset(struct config_walk *w, yaml_node_t *n, void *base,
 		fatal("gradio preset: %s", why);
 	kr[1].kr_source = KEY_QUERY;
 	kr[1].kr_name = xstrdup("session_hash");
+	kr[2].kr_source = KEY_JSON;
+	kr[2].kr_name = xstrdup("session_hash");
+	kr[2].kr_path = xstrdup(CONFIG_GRADIO_JOIN_PATH);
+	if ((kr[2].kr_re = rx_compile(kr[2].kr_path,
+	    "preset gradio sessions.key[2].path", 0, &why)) == NULL)
+		fatal("gradio preset: %s", why);
 
 	for (i = 0; i < po->po_sessions.nlive; i++)
 		config_free_live_rule(&po->po_sessions.live[i]);
@@ -1152,6 +1209,10 @@ const struct config_key config_keys[] = {
 	    KEY_HEADER, 0, NULL },
 	{ "sessions.key[].path", "regex", "", config_set_key_source, 0,
 	    KEY_PATH, 0, NULL },
+	{ "sessions.key[].json", "name", "", config_set_key_source, 0,
+	    KEY_JSON, 0, NULL },
+	{ "sessions.json_max", "size", "64k", config_set_size,
+	    PO(po_sessions.json_max), 16, 1024 * 1024, NULL },
 	{ "sessions.forward_header", "name", "X-Janitor-Session",
 	    config_set_token, PO(po_sessions.forward_header), 0, 0, NULL },
 	{ "sessions.capacity", "integer", "10000", config_set_long,

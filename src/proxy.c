@@ -98,6 +98,9 @@ struct proxy_xchg {
 	int			 x_got;		/* a response byte arrived */
 	int			 x_upkeep;	/* upstream reusable afterwards */
 	int			 x_held;	/* PROXY_HOLD_* */
+	int			 x_forwarded;	/* ph_forward was called */
+	int64_t			 x_bodywant;	/* proxy_xchg_read_body: bytes */
+	const char		*x_body;	/* in the second ph_request */
 };
 
 struct proxy_conn {
@@ -158,6 +161,8 @@ static void	proxy_tunnel_read(struct sock *, void *);
 static void	proxy_close(struct proxy_conn *, const char *);
 static void	proxy_error(struct proxy_conn *, int, const char *);
 static void	proxy_forward(struct proxy_conn *);
+static void	proxy_client_bodywait(struct sock *, void *);
+static void	proxy_request_go(struct proxy_conn *);
 
 /* Set the hooks the session module provides. */
 void
@@ -511,6 +516,24 @@ proxy_request(struct proxy_conn *c)
 	    &x->x_client);
 	if (proxy_hooks.ph_request != NULL)
 		x->x_tag = proxy_hooks.ph_request(x, proxy_hooks.ph_arg);
+	if (x->x_bodywant > 0) {
+		/* The hook wants the body first: wait for all of it. */
+		sock_setcb(c->c_cs, proxy_client_bodywait,
+		    proxy_client_write, proxy_client_event, c);
+		proxy_timer_set(c, po->po_limits.header_timeout);
+		proxy_client_bodywait(c->c_cs, c);
+		return;
+	}
+	proxy_request_go(c);
+}
+
+/* After ph_request: park a held request, or forward it. */
+static void
+proxy_request_go(struct proxy_conn *c)
+{
+	struct proxy_xchg	*x = &c->c_x;
+	struct policy		*po = c->c_po;
+
 	if (x->x_held == PROXY_HOLD_ASKED) {
 		/* Park: client bytes wait (bounded) until proxy_xchg_resume(). */
 		x->x_held = PROXY_HOLD_PARKED;
@@ -520,6 +543,19 @@ proxy_request(struct proxy_conn *c)
 		return;
 	}
 	proxy_forward(c);
+}
+
+/* The request head is on an established connection: tell the hook, once. */
+static void
+proxy_xchg_forwarded(struct proxy_conn *c)
+{
+	struct proxy_xchg	*x = &c->c_x;
+
+	if (x->x_forwarded)
+		return;
+	x->x_forwarded = 1;
+	if (x->x_tag != NULL && proxy_hooks.ph_forward != NULL)
+		proxy_hooks.ph_forward(x, x->x_tag, proxy_hooks.ph_arg);
 }
 
 /* Send the request head upstream, then its body if it has one. */
@@ -539,6 +575,9 @@ proxy_forward(struct proxy_conn *c)
 	c->c_resp.hp_skipbody = hd->hd_method == HTTP_HEAD;
 	out = sock_output(c->c_us);
 	http_head_write(hd, out);
+	/* A new connection tells at SOCK_CONNECTED (proxy_up_event). */
+	if (reused)
+		proxy_xchg_forwarded(c);
 	/* A pooled connection may have died meanwhile: it may go again. */
 	x->x_replay = reused && x->x_req_done &&
 	    proxy_idempotent(hd->hd_method);
@@ -560,6 +599,58 @@ void
 proxy_xchg_hold(struct proxy_xchg *x)
 {
 	x->x_held = PROXY_HOLD_ASKED;
+}
+
+/* Inside ph_request: read the body before anything is forwarded. */
+int
+proxy_xchg_read_body(struct proxy_xchg *x, size_t max)
+{
+	struct http_head	*hd = x->x_req;
+
+	/* A client waiting for 100 Continue would wait for nothing. */
+	if (hd->hd_chunked || hd->hd_length <= 0 ||
+	    (uint64_t)hd->hd_length > max ||
+	    http_head_get(hd, "Expect") != NULL)
+		return (-1);
+	x->x_bodywant = hd->hd_length;
+	return (0);
+}
+
+/* Whether a body follows the head. */
+int
+proxy_xchg_has_body(struct proxy_xchg *x)
+{
+	return (!x->x_req_done);
+}
+
+/* The body read for the second ph_request. */
+const char *
+proxy_xchg_body(struct proxy_xchg *x, size_t *len)
+{
+	*len = x->x_body != NULL ? (size_t)x->x_bodywant : 0;
+	return (x->x_body);
+}
+
+/* Client bytes while the hook waits for the whole body. */
+static void
+proxy_client_bodywait(struct sock *s, void *arg)
+{
+	struct proxy_conn	*c = arg;
+	struct proxy_xchg	*x = &c->c_x;
+	struct evbuffer		*in = sock_input(s);
+	size_t			 want = (size_t)x->x_bodywant;
+
+	if (evbuffer_get_length(in) < want)
+		return;
+	proxy_timer_set(c, 0);
+	/* Not drained: proxy_forward() relays these very bytes. */
+	x->x_body = (const char *)evbuffer_pullup(in, (ev_ssize_t)want);
+	x->x_tag = proxy_hooks.ph_request(x, proxy_hooks.ph_arg);
+	x->x_body = NULL;
+	x->x_bodywant = 0;
+	sock_setcb(s, proxy_client_idle, proxy_client_write,
+	    proxy_client_event, c);
+	proxy_request_go(c);
 }
 
 /* Forward a held request now. */
@@ -1068,8 +1159,11 @@ proxy_up_event(struct sock *s, short what, void *arg)
 	const char		*msg;
 	char			 buf[128];
 
-	if (what & SOCK_CONNECTED)
+	if (what & SOCK_CONNECTED) {
+		if (c->c_phase == PROXY_XCHG && c->c_xactive)
+			proxy_xchg_forwarded(c);
 		return;
+	}
 	if (c->c_phase == PROXY_TUNNEL) {
 		if (evbuffer_get_length(sock_output(c->c_cs)) > 0) {
 			/* Let the app's last words reach the client. */
@@ -1184,7 +1278,9 @@ proxy_timer(evutil_socket_t fd, short events, void *arg)
 			proxy_close(c, "keep-alive timeout");
 		return;
 	case PROXY_XCHG:
-		if (c->c_x.x_held == PROXY_HOLD_PARKED)
+		if (c->c_x.x_bodywant > 0)
+			proxy_error(c, 408, "request body timeout");
+		else if (c->c_x.x_held == PROXY_HOLD_PARKED)
 			proxy_error(c, 503, "request held too long "
 			    "(session state not stored)");
 		else if (c->c_x.x_kind == PROXY_CHANNEL_SSE)
