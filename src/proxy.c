@@ -1357,6 +1357,21 @@ proxy_listen(const struct policy *po, char **cause)
 	    proxy_accept, NULL, cause));
 }
 
+/* Say at start and reload what --check warns about: trusting everyone. */
+static void
+proxy_warn_trust(const struct policy *po)
+{
+	const struct cidr	*ci;
+	char			 a[64];
+
+	if ((ci = config_cidr_everyone(po->po_trusted, po->po_ntrusted)) ==
+	    NULL)
+		return;
+	config_format_cidr(ci, a, sizeof a);
+	log_warn("trusted_proxies holds %s: any client can set "
+	    "X-Forwarded-For and choose its address", a);
+}
+
 /* A new policy: re-open listeners if listen: changed; flush the pool. */
 static void
 proxy_reload(const struct policy *old, const struct policy *new, void *arg)
@@ -1385,6 +1400,7 @@ proxy_reload(const struct policy *old, const struct policy *new, void *arg)
 	    memcmp(&old->po_upstream.ad_ss, &new->po_upstream.ad_ss,
 	    old->po_upstream.ad_len) != 0)
 		upstream_flush();
+	proxy_warn_trust(new);
 }
 
 /* Stopping: accept no more, close idle connections. */
@@ -1447,6 +1463,7 @@ proxy_init(char **cause)
 	struct policy	*po = daemon_policy();
 
 	proxy_metrics();
+	proxy_warn_trust(po);
 	proxy_listeners = proxy_listen(po, cause);
 	if (proxy_listeners == NULL)
 		return (-1);
