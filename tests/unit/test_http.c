@@ -195,7 +195,7 @@ START_TEST(test_bad_requests)
 		"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n"
 		    "Content-Length: 4\r\n\r\n",
 		"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\n\r\n",
-		/* Even equal copies: http-parser refuses any second one. */
+		/* Even equal copies: llhttp refuses any second one. */
 		"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n"
 		    "Content-Length: 5\r\n\r\n",
 		"POST / HTTP/1.1\r\nHost: h\r\n"
