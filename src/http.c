@@ -269,7 +269,7 @@ http_on_header_field(llhttp_t *p, const char *at, size_t len)
 	struct http_head	*hd = http_fields(hp);
 	struct http_header	*hh;
 
-	if (!hp->hp_inname) {
+	if (!hp->hp_inname || hd->hd_nhdrs == 0) {
 		hh = http_head_grow(hd);
 		hh->hh_name = NULL;
 		hh->hh_value = NULL;
@@ -344,6 +344,7 @@ http_on_headers_complete(llhttp_t *p)
 		hd->hd_target = http_strdup(hd, "", 0);
 	http_fields_trim(hd);
 	hp->hp_chunked = hd->hd_chunked && !(p->flags & F_SKIPBODY);
+	hp->hp_inname = 0;
 	hp->hp_state = HTTP_PARSE_HEAD_DONE;
 	return (HPE_PAUSED);
 }
