@@ -344,6 +344,12 @@ http_on_headers_complete(llhttp_t *p)
 		hd->hd_target = http_strdup(hd, "", 0);
 	http_fields_trim(hd);
 	hp->hp_chunked = hd->hd_chunked && !(p->flags & F_SKIPBODY);
+	/*
+	 * Decided here, once: llhttp's flags change with the fields of a
+	 * trailer section (a "Transfer-Encoding" trailer clears F_CHUNKED).
+	 */
+	hp->hp_untileof = !hd->hd_request && !(p->flags & (F_CHUNKED |
+	    F_CONTENT_LENGTH | F_SKIPBODY)) && llhttp_message_needs_eof(p);
 	hp->hp_inname = 0;
 	hp->hp_state = HTTP_PARSE_HEAD_DONE;
 	return (HPE_PAUSED);
@@ -614,12 +620,7 @@ http_parse_eof(struct http_parse *hp)
 int
 http_parse_until_eof(struct http_parse *hp)
 {
-	llhttp_t	*p = &hp->hp_parser;
-
-	if (p->type != HTTP_RESPONSE || (p->flags & F_CHUNKED) ||
-	    (p->flags & F_CONTENT_LENGTH) || (p->flags & F_SKIPBODY))
-		return (0);
-	return (llhttp_message_needs_eof(p));
+	return (hp->hp_state == HTTP_PARSE_BODY && hp->hp_untileof);
 }
 
 /* Get ready for the next message. */
@@ -634,6 +635,7 @@ http_parse_next(struct http_parse *hp)
 	hp->hp_bodylen = 0;
 	hp->hp_skipbody = 0;
 	hp->hp_chunked = 0;
+	hp->hp_untileof = 0;
 	hp->hp_inname = 0;
 	hp->hp_prev = 0;
 	hp->hp_raw = 0;

@@ -90,6 +90,7 @@ struct http_parse {
 	int			 hp_inname;	/* last callback was a header name */
 	int			 hp_skipbody;	/* response to HEAD, 1xx, 204, 304 */
 	int			 hp_chunked;	/* the body is chunked */
+	int			 hp_untileof;	/* the body runs until the close */
 	uint64_t		 hp_bodylen;	/* body bytes, without framing */
 	http_data_cb		 hp_ondata;	/* if set: each span of body data */
 	void			*hp_ondata_arg;

@@ -341,6 +341,9 @@ class ScriptedBackend:
             pieces = resp if isinstance(resp, list) else [(0, resp)]
             for delay, piece in pieces:
                 time.sleep(delay)
+                if piece is None:	# close now
+                    self.closed[idx] = False
+                    return
                 s.sendall(piece)
             # Did janitord close (it should, or keep it for the pool)?
             s.settimeout(2)
@@ -421,6 +424,28 @@ class ResponseTest(unittest.TestCase):
             s.close()
         jtest.wait_for(lambda: self.be.closed[0] is not None)
         self.assertTrue(self.be.closed[0])
+
+    def test_trailer_cannot_end_the_body(self):
+        # A "Transfer-Encoding" trailer used to clear llhttp's chunked flag,
+        # and an upstream close in the trailer section then counted as the
+        # end of a body that runs until the close (fuzz_http found it):
+        # the client's connection went on after an incomplete response.
+        self.start([[(0, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked"
+                         b"\r\n\r\n2\r\nok\r\n0\r\nX: 1\r\n"
+                         b"Transfer-Encoding: x\r\n"), (0, None)]])
+        s = relay.connect(self.jd.port)
+        try:
+            s.sendall(b"GET /t HTTP/1.1\r\nHost: t\r\n\r\n")
+            r = relay.Reader(s)
+            st, h = r.head()
+            self.assertEqual(st, 200)
+            with self.assertRaises(EOFError):
+                r.body(h)
+        finally:
+            s.close()
+        self.jd.wait_log("upstream closed mid-response")
+        self.assertIn("janitor_upstream_errors_total 1",
+                      relay.metrics(self.jd.admin_port))
 
     def test_response_smuggling(self):
         # Bytes after a complete response never reach the client: the

@@ -895,6 +895,20 @@ START_TEST(test_response_checks)
 	http_head_free(hd);
 	http_parse_clear(&hp);
 
+	/* A trailer field does not change how the body ends (fuzz_http). */
+	http_parse_init(&hp, HTTP_RESPONSE, 65536);
+	r = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+	    "0\r\nX: 1\r\nTransfer-Encoding: x\r\n";
+	n = http_parse_head(&hp, r, strlen(r));
+	ck_assert_int_gt(n, 0);
+	http_head_free(http_parse_take(&hp));
+	ck_assert_int_eq(http_parse_body(&hp, r + n, strlen(r + n)),
+	    (ssize_t)strlen(r + n));
+	ck_assert_int_eq(http_parse_until_eof(&hp), 0);
+	http_parse_eof(&hp);
+	ck_assert_int_eq(hp.hp_state, HTTP_PARSE_BODY);
+	http_parse_clear(&hp);
+
 	/* A bad chunk in a response body is an error too. */
 	http_parse_init(&hp, HTTP_RESPONSE, 65536);
 	r = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
