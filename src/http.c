@@ -250,7 +250,7 @@ http_on_status(llhttp_t *p, const char *at, size_t len)
 	return (0);
 }
 
-/* The head header fields go to: the head, or after it the trailers. */
+/* Where header fields go: into the head, or after it into the trailers. */
 static struct http_head *
 http_fields(struct http_parse *hp)
 {
@@ -639,6 +639,8 @@ http_parse_next(struct http_parse *hp)
 	hp->hp_inname = 0;
 	hp->hp_prev = 0;
 	hp->hp_raw = 0;
+	hp->hp_status = 0;
+	hp->hp_error = NULL;
 }
 
 /* First value of a header. */
