@@ -921,6 +921,15 @@ http_head_validate(const struct http_head *hd, const char **cause)
 			*cause = "Transfer-Encoding in HTTP/1.0";
 			return (-1);
 		}
+		/*
+		 * llhttp must have read it as chunked too: it does not take
+		 * "chunked" followed by a tab for chunked (fuzz_http), where
+		 * the value written out again says chunked.
+		 */
+		if (!hd->hd_chunked) {
+			*cause = "Transfer-Encoding not read as chunked";
+			return (-1);
+		}
 	}
 	cl = http_head_get(hd, "Content-Length");
 	if (cl != NULL) {
@@ -932,7 +941,8 @@ http_head_validate(const struct http_head *hd, const char **cause)
 				return (-1);
 			}
 		}
-		if (*cl == '\0' || strspn(cl, "0123456789") != strlen(cl)) {
+		if (*cl == '\0' || strspn(cl, "0123456789") != strlen(cl) ||
+		    hd->hd_length < 0) {
 			*cause = "invalid Content-Length";
 			return (-1);
 		}

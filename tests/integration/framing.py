@@ -97,6 +97,8 @@ def _te_variants():
         b"Transfer-Encoding: chunk",
         b"Transfer_Encoding: chunked",
         b"Transfer-Encoding: chunked\r",
+        b"Transfer-Encoding: chunked\t",
+        b"Transfer-Encoding: chunked ",
     ]
 
 

@@ -389,6 +389,10 @@ class ResponseTest(unittest.TestCase):
             b"Transfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
             b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
             b"0\r\n\r\n",
+            # llhttp takes this body to run until the close; written out
+            # again the head would say chunked (found by fuzz_http).
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\t\r\n\r\n"
+            b"0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nevil",
             b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n"
             b"\r\nok",
             b"HTTP/1.1 200 OK\r\nContent-Length: 18446744073709551618\r\n"
