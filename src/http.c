@@ -767,13 +767,38 @@ http_head_method(const struct http_head *hd)
 	return (llhttp_method_name((llhttp_method_t)hd->hd_method));
 }
 
-/* Whether c may appear in a header name (RFC 7230 tchar). */
+/*
+ * Byte classes for the checks below, one table lookup per byte (they run
+ * on every request and response head).
+ */
+#define HTTP_C_TCHAR	0x1	/* RFC 9110 tchar: header names */
+#define HTTP_C_CTL	0x2	/* a control byte but tab, or DEL */
+#define HTTP_C_HOST	0x4	/* RFC 3986 host and port characters */
+
+static const unsigned char http_class[256] = {
+	2, 2, 2, 2, 2, 2, 2, 2, 2, 0, 2, 2, 2, 2, 2, 2,
+	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+	0, 5, 0, 1, 5, 5, 5, 5, 4, 4, 5, 5, 4, 5, 5, 0,
+	5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 4, 4, 0, 4, 0, 0,
+	0, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+	5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 4, 0, 4, 1, 5,
+	1, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+	5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 0, 1, 0, 5, 2,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
+/* Whether c may appear in a header name. */
 static int
 http_tchar(unsigned char c)
 {
-	if (isalnum(c))
-		return (1);
-	return (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+	return (http_class[c] & HTTP_C_TCHAR);
 }
 
 /* Whether a Host value is uri-host [":" port] in RFC 3986's characters. */
@@ -781,11 +806,20 @@ static int
 http_host_ok(const char *h)
 {
 	for (; *h != '\0'; h++) {
-		if (!isalnum((unsigned char)*h) &&
-		    strchr("-._~%!$&'()*+,;=:[]", *h) == NULL)
+		if (!(http_class[(unsigned char)*h] & HTTP_C_HOST))
 			return (0);
 	}
 	return (1);
+}
+
+/* Whether a value has a control byte other than tab, or DEL. */
+static int
+http_value_bad(const char *v)
+{
+	/* NUL is a control byte too: the loop stops at the end. */
+	while (!(http_class[(unsigned char)*v] & HTTP_C_CTL))
+		v++;
+	return (*v != '\0');
 }
 
 /*
@@ -795,9 +829,10 @@ http_host_ok(const char *h)
  * over Host, the app may take Host; they must not differ).
  */
 static int
-http_target_ok(const struct http_head *hd, const char **cause)
+http_target_ok(const struct http_head *hd, const char *host,
+    const char **cause)
 {
-	const char	*t = hd->hd_target, *host, *auth;
+	const char	*t = hd->hd_target, *auth;
 	size_t		 alen;
 
 	if (t[0] == '/')
@@ -821,7 +856,6 @@ http_target_ok(const struct http_head *hd, const char **cause)
 		*cause = "absolute-form target without a plain authority";
 		return (-1);
 	}
-	host = http_head_get(hd, "Host");
 	if (host != NULL && (strlen(host) != alen ||
 	    strncasecmp(host, auth, alen) != 0)) {
 		*cause = "absolute-form target differs from Host";
@@ -830,12 +864,15 @@ http_target_ok(const struct http_head *hd, const char **cause)
 	return (0);
 }
 
-/* Check the rules the parser does not. */
+/*
+ * Check the rules the parser does not.  One pass over the headers: this
+ * runs for every request and every response.
+ */
 int
 http_head_validate(const struct http_head *hd, const char **cause)
 {
-	const char	*te, *cl, *p, *host;
-	size_t		 i;
+	const char	*te = NULL, *cl = NULL, *host = NULL, *name, *p;
+	size_t		 i, nte = 0, nhost = 0;
 
 	if (hd->hd_major != 1 || hd->hd_minor > 1) {
 		*cause = "unsupported HTTP version";
@@ -846,23 +883,41 @@ http_head_validate(const struct http_head *hd, const char **cause)
 		return (-1);
 	}
 	for (i = 0; i < hd->hd_nhdrs; i++) {
-		p = hd->hd_hdrs[i].hh_name;
-		if (*p == '\0') {
+		name = hd->hd_hdrs[i].hh_name;
+		for (p = name; http_tchar((unsigned char)*p); p++)
+			;
+		if (*p != '\0') {
+			*cause = "invalid byte in a header name";
+			return (-1);
+		}
+		if (p == name) {
 			*cause = "empty header name";
 			return (-1);
 		}
-		for (; *p != '\0'; p++) {
-			if (!http_tchar((unsigned char)*p)) {
-				*cause = "invalid byte in a header name";
-				return (-1);
-			}
+		if (http_value_bad(hd->hd_hdrs[i].hh_value)) {
+			*cause = "invalid byte in a header value";
+			return (-1);
 		}
-		for (p = hd->hd_hdrs[i].hh_value; *p != '\0'; p++) {
-			if (((unsigned char)*p < 0x20 && *p != '\t') ||
-			    (unsigned char)*p == 0x7f) {
-				*cause = "invalid byte in a header value";
+		switch (p - name) {
+		case 4:
+			if (strcasecmp(name, "Host") == 0 && nhost++ == 0)
+				host = hd->hd_hdrs[i].hh_value;
+			break;
+		case 14:
+			if (strcasecmp(name, "Content-Length") != 0)
+				break;
+			if (cl == NULL)
+				cl = hd->hd_hdrs[i].hh_value;
+			else if (strcmp(cl, hd->hd_hdrs[i].hh_value) != 0) {
+				*cause = "differing Content-Length headers";
 				return (-1);
 			}
+			break;
+		case 17:
+			if (strcasecmp(name, "Transfer-Encoding") == 0 &&
+			    nte++ == 0)
+				te = hd->hd_hdrs[i].hh_value;
+			break;
 		}
 	}
 	if (hd->hd_request) {
@@ -878,11 +933,10 @@ http_head_validate(const struct http_head *hd, const char **cause)
 			*cause = "empty request target";
 			return (-1);
 		}
-		if (http_head_count(hd, "Host") > 1) {
+		if (nhost > 1) {
 			*cause = "more than one Host header";
 			return (-1);
 		}
-		host = http_head_get(hd, "Host");
 		if (hd->hd_minor >= 1 && host == NULL) {
 			*cause = "HTTP/1.1 request without Host";
 			return (-1);
@@ -895,25 +949,18 @@ http_head_validate(const struct http_head *hd, const char **cause)
 			*cause = "invalid byte in Host";
 			return (-1);
 		}
-		if (http_target_ok(hd, cause) != 0)
+		if (http_target_ok(hd, host, cause) != 0)
 			return (-1);
-	} else if (hd->hd_reason != NULL) {
-		for (p = hd->hd_reason; *p != '\0'; p++) {
-			if (((unsigned char)*p < 0x20 && *p != '\t') ||
-			    (unsigned char)*p == 0x7f) {
-				*cause = "invalid byte in the reason phrase";
-				return (-1);
-			}
-		}
+	} else if (hd->hd_reason != NULL && http_value_bad(hd->hd_reason)) {
+		*cause = "invalid byte in the reason phrase";
+		return (-1);
 	}
-	te = http_head_get(hd, "Transfer-Encoding");
 	if (te != NULL) {
-		if (http_head_count(hd, "Transfer-Encoding") != 1 ||
-		    strcasecmp(te, "chunked") != 0) {
+		if (nte != 1 || strcasecmp(te, "chunked") != 0) {
 			*cause = "Transfer-Encoding other than chunked";
 			return (-1);
 		}
-		if (http_head_get(hd, "Content-Length") != NULL) {
+		if (cl != NULL) {
 			*cause = "Content-Length with Transfer-Encoding";
 			return (-1);
 		}
@@ -931,21 +978,10 @@ http_head_validate(const struct http_head *hd, const char **cause)
 			return (-1);
 		}
 	}
-	cl = http_head_get(hd, "Content-Length");
-	if (cl != NULL) {
-		for (i = 0; i < hd->hd_nhdrs; i++) {
-			if (strcasecmp(hd->hd_hdrs[i].hh_name,
-			    "Content-Length") == 0 &&
-			    strcmp(hd->hd_hdrs[i].hh_value, cl) != 0) {
-				*cause = "differing Content-Length headers";
-				return (-1);
-			}
-		}
-		if (*cl == '\0' || strspn(cl, "0123456789") != strlen(cl) ||
-		    hd->hd_length < 0) {
-			*cause = "invalid Content-Length";
-			return (-1);
-		}
+	if (cl != NULL && (*cl == '\0' || strspn(cl, "0123456789") !=
+	    strlen(cl) || hd->hd_length < 0)) {
+		*cause = "invalid Content-Length";
+		return (-1);
 	}
 	return (0);
 }
