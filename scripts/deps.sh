@@ -4,9 +4,9 @@ set -eu
 
 PACKAGES="
   build-essential clang libclang-rt-14-dev meson ninja-build pkg-config
-  libevent-dev libyaml-dev check libhttp-parser-dev libsqlite3-dev
+  libevent-dev libyaml-dev check node-llhttp libsqlite3-dev
   libssl-dev libjansson-dev libpcre2-dev
-  python3 python3-aiohttp python3-websockets
+  python3 python3-aiohttp python3-websockets python3-h11
   nginx-light haproxy wrk hyperfine valgrind scdoc iproute2 sqlite3 curl openssl
   systemd
   python3-numpy python3-pandas python3-pil python3-brotli python3-filelock

@@ -237,6 +237,12 @@ int		 config_parse_size(const char *, uint64_t *);
 int		 config_parse_addr(const char *, struct addr *, char **cause);
 int		 config_parse_cidr(const char *, struct cidr *);
 
+/*
+ * The first of the n networks that holds every address (0.0.0.0/0, ::/0),
+ * or NULL: trusting it lets any client choose its address.
+ */
+const struct cidr *config_cidr_everyone(const struct cidr *, size_t n);
+
 /* Whether sa lies inside one of the n networks (v4-mapped v6 counts as v4). */
 bool		 config_cidr_match(const struct cidr *, size_t n,
 		    const struct sockaddr *sa);

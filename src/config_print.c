@@ -104,6 +104,7 @@ config_print_summary(const struct policy *po, FILE *f)
 	    "path", "json" };
 	const struct cache_entry	*ce;
 	const struct live_rule		*lr;
+	const struct cidr		*ci;
 	char				 a[64], b[64], c[64], d[64], e[64];
 	char				 state[256];
 	size_t				 i, j;
@@ -123,6 +124,13 @@ config_print_summary(const struct policy *po, FILE *f)
 	for (i = 0; i < po->po_ntrusted; i++) {
 		config_format_cidr(&po->po_trusted[i], a, sizeof a);
 		fprintf(f, "%s%s", i == 0 ? "" : ", ", a);
+	}
+	if ((ci = config_cidr_everyone(po->po_trusted, po->po_ntrusted)) !=
+	    NULL) {
+		config_format_cidr(ci, a, sizeof a);
+		fprintf(f, "\n  WARNING          trusted_proxies holds %s: any "
+		    "client can set X-Forwarded-For and choose the address "
+		    "janitord and the app see", a);
 	}
 	config_print_dir_state(po->po_state_dir, state, sizeof state);
 	fprintf(f, "\n  state_dir        %s (%s)\n", po->po_state_dir, state);
