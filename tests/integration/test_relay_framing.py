@@ -293,7 +293,11 @@ backend be
         def logged():
             with open(path) as f:
                 return len(f.read().splitlines()) >= want
-        jtest.wait_for(logged, timeout=30, what="HAProxy's log")
+        # Not fatal by itself: a short log fails below, vector by vector.
+        try:
+            jtest.wait_for(logged, timeout=60, what="HAProxy's log")
+        except TimeoutError:
+            pass
         proc.terminate()
         proc.wait(10)
         with open(path) as f:
