@@ -4,17 +4,39 @@
  * Values are taken raw: nothing is percent-decoded or unquoted, because an
  * acceptable key never needs either, and decoding is how "%2e%2e" would
  * turn into "..".
+ *
+ * The issued cookie is "KEY.ISSUED.MAC": the MAC is HMAC-SHA-256 over
+ * "KEY.ISSUED" with the secret from state_dir, cut to 128 bits (a forger
+ * has one try per request: 2^-128 each) and written in URL-safe base64.
+ * The time of issue rides along so that a browser that comes back after
+ * its provisional session was dropped gets a session that began when its
+ * key did, and the app's files made since are still the session's.
  */
 #include <sys/random.h>
+#include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "config.h"
 #include "log.h"
 #include "sessionkey.h"
+
+static unsigned char	sessionkey_secret[SESSIONKEY_SECRET_LEN];
+static int		sessionkey_have_secret;
+
+static const char	sessionkey_b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			    "abcdefghijklmnopqrstuvwxyz0123456789-_";
 
 /* Whether c may appear in a key. */
 static int
@@ -50,10 +72,13 @@ sessionkey_take(const char *s, size_t len, char out[SESSION_KEY_MAX + 1])
 	return (1);
 }
 
-/* The first acceptable value of cookie name in a Cookie header. */
-int
-sessionkey_from_cookie(const char *hdr, const char *name,
-    char out[SESSION_KEY_MAX + 1])
+/* What a scan of the Cookie header does with a value; 1 ends the scan. */
+typedef int (*sessionkey_take_fn)(const char *v, size_t len, void *arg);
+
+/* Offer every value of cookie name in a Cookie header to take, in order. */
+static int
+sessionkey_cookie_scan(const char *hdr, const char *name,
+    sessionkey_take_fn take, void *arg)
 {
 	const char	*p = hdr, *end, *eq, *v;
 	size_t		 nlen = strlen(name), vlen;
@@ -75,12 +100,101 @@ sessionkey_from_cookie(const char *hdr, const char *name,
 			while (vlen > 0 && (v[vlen - 1] == ' ' ||
 			    v[vlen - 1] == '\t'))
 				vlen--;
-			if (sessionkey_take(v, vlen, out))
+			if (take(v, vlen, arg))
 				return (1);
 		}
 		p = end;
 	}
 	return (0);
+}
+
+/* A scan's taker: an acceptable value, as it is. */
+static int
+sessionkey_take_plain(const char *v, size_t len, void *arg)
+{
+	return (sessionkey_take(v, len, arg));
+}
+
+/* The first acceptable value of cookie name in a Cookie header. */
+int
+sessionkey_from_cookie(const char *hdr, const char *name,
+    char out[SESSION_KEY_MAX + 1])
+{
+	return (sessionkey_cookie_scan(hdr, name, sessionkey_take_plain, out));
+}
+
+/* Where a scan for a signed cookie puts what it found. */
+struct sessionkey_signed {
+	char	*ss_out;
+	int64_t	*ss_issued;
+};
+
+/* A scan's taker: a value janitord issued. */
+static int
+sessionkey_take_signed(const char *v, size_t len, void *arg)
+{
+	struct sessionkey_signed	*ss = arg;
+
+	return (sessionkey_verify(v, len, ss->ss_out, ss->ss_issued));
+}
+
+/* The first copy of cookie name whose MAC verifies. */
+int
+sessionkey_from_signed_cookie(const char *hdr, const char *name,
+    char out[SESSION_KEY_MAX + 1], int64_t *issued)
+{
+	struct sessionkey_signed	ss = { out, issued };
+
+	return (sessionkey_cookie_scan(hdr, name, sessionkey_take_signed,
+	    &ss));
+}
+
+/* A Cookie header without cookie name, and with name=key when key is set. */
+char *
+sessionkey_cookie_rewrite(const char *hdr, const char *name, const char *key)
+{
+	const char	*p = hdr, *end, *eq, *q;
+	size_t		 nlen = strlen(name), used = 0, alloc, n;
+	char		*out;
+
+	alloc = (hdr != NULL ? strlen(hdr) : 0) + nlen +
+	    (key != NULL ? strlen(key) : 0) + 4;
+	out = xmalloc(alloc);
+	while (hdr != NULL && *p != '\0') {
+		while (*p == ' ' || *p == '\t' || *p == ';')
+			p++;
+		if (*p == '\0')
+			break;
+		if ((end = strchr(p, ';')) == NULL)
+			end = p + strlen(p);
+		eq = memchr(p, '=', end - p);
+		q = eq != NULL ? eq : end;
+		while (q > p && (q[-1] == ' ' || q[-1] == '\t'))
+			q--;
+		if ((size_t)(q - p) != nlen || memcmp(p, name, nlen) != 0) {
+			/* Someone else's cookie: kept as it was. */
+			n = (size_t)(end - p);
+			while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+				n--;
+			if (used > 0) {
+				memcpy(out + used, "; ", 2);
+				used += 2;
+			}
+			memcpy(out + used, p, n);
+			used += n;
+		}
+		p = end;
+	}
+	if (key != NULL) {
+		used += (size_t)snprintf(out + used, alloc - used, "%s%s=%s",
+		    used > 0 ? "; " : "", name, key);
+	}
+	if (used == 0) {
+		free(out);
+		return (NULL);
+	}
+	out[used] = '\0';
+	return (out);
 }
 
 /* The first acceptable value of query parameter name in target. */
@@ -145,18 +259,51 @@ sessionkey_from_path(const char *target, const regex_t *re,
 	    (size_t)(m[1].rm_eo - m[1].rm_so), out));
 }
 
+/* Whether the source is the cookie janitord issues (and so verifies). */
+int
+sessionkey_is_issued(const struct policy *po, const struct key_rule *kr)
+{
+	return (kr->kr_source == KEY_COOKIE && po->po_sessions.cookie_issue &&
+	    strcmp(kr->kr_name, po->po_sessions.cookie_name) == 0);
+}
+
 /* Find the key of a request by the policy's sources in order. */
 int
 sessionkey_find(const struct policy *po, const char *target,
     sessionkey_header_fn header, void *arg, char out[SESSION_KEY_MAX + 1])
 {
+	struct sessionkey	sk;
+
+	if (!sessionkey_lookup(po, target, header, arg, &sk))
+		return (0);
+	memcpy(out, sk.sk_key, sizeof sk.sk_key);
+	return (1);
+}
+
+/* Find the key of a request, and whether it is one janitord issued. */
+int
+sessionkey_lookup(const struct policy *po, const char *target,
+    sessionkey_header_fn header, void *arg, struct sessionkey *sk)
+{
 	const struct key_rule	*kr;
+	char			*out = sk->sk_key;
 	size_t			 i;
 
+	memset(sk, 0, sizeof *sk);
 	for (i = 0; i < po->po_sessions.nkeys; i++) {
 		kr = &po->po_sessions.keys[i];
 		switch (kr->kr_source) {
 		case KEY_COOKIE:
+			if (sessionkey_is_issued(po, kr)) {
+				sk->sk_cookie = 1;
+				if (sessionkey_from_signed_cookie(header(arg,
+				    "Cookie"), kr->kr_name, out,
+				    &sk->sk_issued)) {
+					sk->sk_signed = 1;
+					return (1);
+				}
+				break;
+			}
 			if (sessionkey_from_cookie(header(arg, "Cookie"),
 			    kr->kr_name, out))
 				return (1);
@@ -179,19 +326,15 @@ sessionkey_find(const struct policy *po, const char *target,
 	return (0);
 }
 
-/* A fresh key from 16 random bytes, URL-safe base64 without padding. */
-void
-sessionkey_generate(char out[SESSION_KEY_MAX + 1])
+/* Fill buf with len random bytes from getrandom(2); failing is fatal. */
+static void
+sessionkey_random(unsigned char *buf, size_t len)
 {
-	static const char	 b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "abcdefghijklmnopqrstuvwxyz0123456789-_";
-	unsigned char		 r[16];
-	size_t			 got = 0, i, o = 0;
-	ssize_t			 n;
-	uint32_t		 v;
+	size_t	got = 0;
+	ssize_t	n;
 
-	while (got < sizeof r) {
-		n = getrandom(r + got, sizeof r - got, 0);
+	while (got < len) {
+		n = getrandom(buf + got, len - got, 0);
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
@@ -199,25 +342,248 @@ sessionkey_generate(char out[SESSION_KEY_MAX + 1])
 		}
 		got += (size_t)n;
 	}
+}
+
+/* 16 bytes as 22 characters of URL-safe base64 without padding. */
+static void
+sessionkey_b64_16(const unsigned char r[16], char out[23])
+{
+	size_t		i, o = 0;
+	uint32_t	v;
+
 	/* 15 bytes in groups of three, then the last byte alone. */
-	for (i = 0; i + 3 <= sizeof r; i += 3) {
+	for (i = 0; i + 3 <= 16; i += 3) {
 		v = (uint32_t)r[i] << 16 | (uint32_t)r[i + 1] << 8 | r[i + 2];
-		out[o++] = b64[(v >> 18) & 63];
-		out[o++] = b64[(v >> 12) & 63];
-		out[o++] = b64[(v >> 6) & 63];
-		out[o++] = b64[v & 63];
+		out[o++] = sessionkey_b64[(v >> 18) & 63];
+		out[o++] = sessionkey_b64[(v >> 12) & 63];
+		out[o++] = sessionkey_b64[(v >> 6) & 63];
+		out[o++] = sessionkey_b64[v & 63];
 	}
 	v = r[15];
-	out[o++] = b64[(v >> 2) & 63];
-	out[o++] = b64[(v << 4) & 63];
+	out[o++] = sessionkey_b64[(v >> 2) & 63];
+	out[o++] = sessionkey_b64[(v << 4) & 63];
 	out[o] = '\0';
+}
+
+/* A fresh key from 16 random bytes, URL-safe base64 without padding. */
+void
+sessionkey_generate(char out[SESSION_KEY_MAX + 1])
+{
+	unsigned char	r[16];
+
+	sessionkey_random(r, sizeof r);
+	sessionkey_b64_16(r, out);
+}
+
+/* Use these bytes as the secret. */
+void
+sessionkey_secret_set(const unsigned char *buf, size_t len)
+{
+	memset(sessionkey_secret, 0, sizeof sessionkey_secret);
+	memcpy(sessionkey_secret, buf, len < sizeof sessionkey_secret ? len :
+	    sizeof sessionkey_secret);
+	sessionkey_have_secret = 1;
+}
+
+/* Read the secret from fd (an open regular file); 0 or -1 with *cause. */
+static int
+sessionkey_secret_read(int fd, const char *path, char **cause)
+{
+	unsigned char	buf[SESSIONKEY_SECRET_LEN];
+	struct stat	st;
+	size_t		got = 0;
+	ssize_t		n;
+
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		if (asprintf(cause, "%s is not a regular file", path) == -1)
+			fatal_oom();
+		return (-1);
+	}
+	if ((st.st_mode & 077) != 0) {
+		if (asprintf(cause, "%s can be read by others (mode %03o): it "
+		    "signs session cookies; chmod 600 it, or remove it to make "
+		    "a new one (every issued cookie then becomes invalid)",
+		    path, (unsigned)(st.st_mode & 0777)) == -1)
+			fatal_oom();
+		return (-1);
+	}
+	if (st.st_size != SESSIONKEY_SECRET_LEN) {
+		if (asprintf(cause, "%s is %lld bytes, not %d: remove it to "
+		    "make a new one", path, (long long)st.st_size,
+		    SESSIONKEY_SECRET_LEN) == -1)
+			fatal_oom();
+		return (-1);
+	}
+	while (got < sizeof buf) {
+		n = read(fd, buf + got, sizeof buf - got);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (asprintf(cause, "cannot read %s: %s", path,
+			    n == 0 ? "short file" : strerror(errno)) == -1)
+				fatal_oom();
+			return (-1);
+		}
+		got += (size_t)n;
+	}
+	sessionkey_secret_set(buf, sizeof buf);
+	explicit_bzero(buf, sizeof buf);
+	return (0);
+}
+
+/* Make a new secret file at path, durably; 0 or -1 with *cause. */
+static int
+sessionkey_secret_make(const char *dir, const char *path, char **cause)
+{
+	unsigned char	buf[SESSIONKEY_SECRET_LEN];
+	char		tmp[PATH_MAX];
+	int		fd, dfd;
+
+	if (snprintf(tmp, sizeof tmp, "%s.new", path) >= (int)sizeof tmp) {
+		if (asprintf(cause, "%s: path too long", path) == -1)
+			fatal_oom();
+		return (-1);
+	}
+	(void)unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
+	if (fd == -1)
+		goto fail;
+	sessionkey_random(buf, sizeof buf);
+	if (write(fd, buf, sizeof buf) != (ssize_t)sizeof buf ||
+	    fsync(fd) == -1) {
+		close(fd);
+		(void)unlink(tmp);
+		goto fail;
+	}
+	close(fd);
+	/* Renamed whole: a crash never leaves half a secret behind. */
+	if (rename(tmp, path) == -1) {
+		(void)unlink(tmp);
+		goto fail;
+	}
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
+	sessionkey_secret_set(buf, sizeof buf);
+	explicit_bzero(buf, sizeof buf);
+	log_info("cookie secret %s created", path);
+	return (0);
+
+fail:
+	explicit_bzero(buf, sizeof buf);
+	if (asprintf(cause, "cannot create %s: %s", path,
+	    strerror(errno)) == -1)
+		fatal_oom();
+	return (-1);
+}
+
+/* Load state_dir/cookie.key, or make it at the first start. */
+int
+sessionkey_secret_init(const char *dir, char **cause)
+{
+	char	path[PATH_MAX];
+	int	fd, rc;
+
+	if (snprintf(path, sizeof path, "%s/%s", dir,
+	    SESSIONKEY_SECRET_FILE) >= (int)sizeof path) {
+		if (asprintf(cause, "state_dir %s: path too long", dir) == -1)
+			fatal_oom();
+		return (-1);
+	}
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
+	    O_NONBLOCK);
+	if (fd == -1 && errno == ENOENT)
+		return (sessionkey_secret_make(dir, path, cause));
+	if (fd == -1) {
+		if (asprintf(cause, "cannot open %s: %s", path,
+		    strerror(errno)) == -1)
+			fatal_oom();
+		return (-1);
+	}
+	rc = sessionkey_secret_read(fd, path, cause);
+	close(fd);
+	return (rc);
+}
+
+/* The MAC of "KEY.ISSUED" (len bytes at msg) as 22 characters. */
+static void
+sessionkey_mac(const char *msg, size_t len, char out[SESSIONKEY_MAC_CHARS + 1])
+{
+	unsigned char	mac[EVP_MAX_MD_SIZE];
+	unsigned int	maclen = 0;
+
+	if (!sessionkey_have_secret) {
+		/* Nobody loaded one (tests): cookies last as long as we do. */
+		sessionkey_random(sessionkey_secret, sizeof sessionkey_secret);
+		sessionkey_have_secret = 1;
+	}
+	if (HMAC(EVP_sha256(), sessionkey_secret, sizeof sessionkey_secret,
+	    (const unsigned char *)msg, len, mac, &maclen) == NULL ||
+	    maclen < 16)
+		fatal("HMAC-SHA-256 failed");
+	sessionkey_b64_16(mac, out);
+	explicit_bzero(mac, sizeof mac);
+}
+
+/* The cookie value for key issued at wall ms. */
+void
+sessionkey_sign(const char *key, int64_t issued,
+    char out[SESSIONKEY_COOKIE_MAX])
+{
+	int	n;
+
+	n = snprintf(out, SESSIONKEY_COOKIE_MAX, "%s.%lld.", key,
+	    (long long)(issued > 0 ? issued : 0));
+	if (n < 0 || (size_t)n + SESSIONKEY_MAC_CHARS >= SESSIONKEY_COOKIE_MAX)
+		fatal("sessionkey_sign: key too long");
+	/* The MAC covers "KEY.ISSUED", without the last dot. */
+	sessionkey_mac(out, (size_t)n - 1, out + n);
+}
+
+/* Whether value is a cookie value janitord issued. */
+int
+sessionkey_verify(const char *value, size_t len,
+    char key[SESSION_KEY_MAX + 1], int64_t *issued)
+{
+	const char	*dot1, *dot2, *p;
+	char		 mac[SESSIONKEY_MAC_CHARS + 1];
+	int64_t		 t = 0;
+	size_t		 klen;
+
+	if (len < 3 + SESSIONKEY_MAC_CHARS ||
+	    len >= SESSIONKEY_COOKIE_MAX)
+		return (0);
+	dot2 = value + len - SESSIONKEY_MAC_CHARS - 1;
+	if (*dot2 != '.')
+		return (0);
+	for (dot1 = dot2 - 1; dot1 > value && *dot1 != '.'; dot1--)
+		;
+	klen = (size_t)(dot1 - value);
+	if (*dot1 != '.' || dot2 - dot1 < 2 || dot2 - dot1 > 17 ||
+	    !sessionkey_valid(value, klen))
+		return (0);
+	for (p = dot1 + 1; p < dot2; p++) {
+		if (*p < '0' || *p > '9')
+			return (0);
+		t = t * 10 + (*p - '0');
+	}
+	sessionkey_mac(value, (size_t)(dot2 - value), mac);
+	if (CRYPTO_memcmp(mac, dot2 + 1, SESSIONKEY_MAC_CHARS) != 0)
+		return (0);
+	memcpy(key, value, klen);
+	key[klen] = '\0';
+	*issued = t;
+	return (1);
 }
 
 /* The Set-Cookie value that hands key to the browser. */
 void
-sessionkey_set_cookie(const struct policy *po, const char *key, int https,
-    char *buf, size_t len)
+sessionkey_set_cookie(const struct policy *po, const char *key,
+    int64_t issued, int https, char *buf, size_t len)
 {
+	char		 value[SESSIONKEY_COOKIE_MAX];
 	const char	*same_site;
 	int		 secure;
 
@@ -243,7 +609,8 @@ sessionkey_set_cookie(const struct policy *po, const char *key, int https,
 		secure = https;
 		break;
 	}
+	sessionkey_sign(key, issued, value);
 	snprintf(buf, len, "%s=%s; Path=/; HttpOnly; SameSite=%s%s",
-	    po->po_sessions.cookie_name, key, same_site,
+	    po->po_sessions.cookie_name, value, same_site,
 	    secure ? "; Secure" : "");
 }
