@@ -11,6 +11,7 @@
 #include <event2/thread.h>
 
 #include "admin.h"
+#include "client.h"
 #include "clock.h"
 #include "config.h"
 #include "daemon.h"
@@ -20,6 +21,7 @@
 #include "policy.h"
 #include "proxy.h"
 #include "session.h"
+#include "sessionkey.h"
 #include "store.h"
 #include "sweep.h"
 #include "systemd.h"
@@ -181,6 +183,7 @@ main(int argc, char **argv)
 	if ((base = event_base_new()) == NULL)
 		fatal("libevent: cannot create the event base");
 	daemon_init(base, po);
+	log_limit_attach(base);
 	/*
 	 * Watch signals before the modules start, so a SIGTERM during start-up
 	 * waits for the loop instead of killing a half-started daemon.
@@ -192,6 +195,8 @@ main(int argc, char **argv)
 	}
 
 	if (store_open(po->po_state_dir, &cause) != 0)
+		fatal("%s", cause);
+	if (sessionkey_secret_init(po->po_state_dir, &cause) != 0)
 		fatal("%s", cause);
 	if (session_init(&cause) != 0)
 		fatal("%s", cause);
@@ -235,7 +240,9 @@ main(int argc, char **argv)
 	webhook_free();
 	policy_free();
 	session_free();
+	client_free();
 	store_close();
+	log_limit_detach();
 	metrics_free();
 	daemon_free();
 	event_base_free(base);

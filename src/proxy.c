@@ -40,6 +40,7 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 
+#include "client.h"
 #include "clock.h"
 #include "config.h"
 #include "daemon.h"
@@ -103,6 +104,7 @@ struct proxy_xchg {
 struct proxy_conn {
 	uint64_t		 c_id;
 	struct policy		*c_po;
+	struct client		*c_client;	/* per-client count, or NULL */
 	struct sock		*c_cs;
 	char			 c_peer[64];
 	int64_t			 c_start;
@@ -142,6 +144,13 @@ static struct proxy_hooks	 proxy_hooks;
 static struct metric		*proxy_m_class[6];
 static struct metric		*proxy_m_kind[3];
 static struct metric		*proxy_m_uperr;
+static struct metric		*proxy_m_refused_all;
+static struct metric		*proxy_m_refused_client;
+
+static struct log_limit		 proxy_log_refused = LOG_LIMIT_INIT(
+				    "connections refused over "
+				    "limits.max_connections_per_client",
+				    LOG_LEVEL_WARN);
 
 static void	proxy_client_head(struct sock *, void *);
 static void	proxy_ws_dead(void *, const char *);
@@ -364,6 +373,8 @@ proxy_close(struct proxy_conn *c, const char *msg)
 	http_parse_clear(&c->c_resp);
 	metrics_dec(proxy_m_kind[c->c_kind]);
 	config_unref(c->c_po);
+	client_conn_close(c->c_client);
+	c->c_client = NULL;
 	TAILQ_REMOVE(&proxy_live, c, c_entry);
 	proxy_nconns--;
 	TAILQ_INSERT_TAIL(&proxy_dead, c, c_entry);
@@ -1251,7 +1262,25 @@ proxy_accept(int fd, struct sockaddr *sa, int socklen, void *arg)
 	sock_enable(c->c_cs, EV_READ);
 	if (po->po_limits.max_connections > 0 &&
 	    proxy_nconns > po->po_limits.max_connections) {
+		metrics_inc(proxy_m_refused_all);
 		proxy_error(c, 503, "too many connections");
+		return;
+	}
+	/*
+	 * A trusted proxy's connections carry many clients: it limits them
+	 * (nginx: limit_conn); the address counted is everyone else's.
+	 */
+	if ((sa->sa_family == AF_INET || sa->sa_family == AF_INET6) &&
+	    !config_cidr_match(po->po_trusted, po->po_ntrusted, sa) &&
+	    client_conn_open(sa, po->po_limits.max_connections_per_client,
+	    &c->c_client) != 0) {
+		metrics_inc(proxy_m_refused_client);
+		if (log_limit(&proxy_log_refused))
+			log_warn("client %s: more than %ld connections "
+			    "(limits.max_connections_per_client), refusing "
+			    "one", c->c_peer,
+			    po->po_limits.max_connections_per_client);
+		proxy_error(c, 503, "too many connections from this client");
 		return;
 	}
 	proxy_timer_set(c, po->po_limits.header_timeout);
@@ -1347,6 +1376,12 @@ proxy_metrics(void)
 	}
 	proxy_m_uperr = metrics_counter("janitor_upstream_errors_total", NULL,
 	    "Exchanges that failed because of the upstream.");
+	proxy_m_refused_all = metrics_counter(
+	    "janitor_connections_refused_total", "reason=\"max_connections\"",
+	    "Client connections answered 503 at once, by the limit hit.");
+	proxy_m_refused_client = metrics_counter(
+	    "janitor_connections_refused_total", "reason=\"per_client\"",
+	    "Client connections answered 503 at once, by the limit hit.");
 }
 
 /* Start relaying. */

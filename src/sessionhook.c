@@ -6,12 +6,18 @@
  * until the exchange ends.  Live client sockets get TCP keepalive so that
  * a browser that vanished without a FIN is noticed.
  *
- * A request for a session whose creation is not committed yet is held
- * (proxy_xchg_hold) until the store says it is (store_when_durable): so
- * neither the app nor the client hears of a session that a kill -9 could
- * still lose.  Other requests cost one flag test.  The tag outlives the
- * exchange when the client goes away while held: the store's callback has
- * it and frees it.
+ * A new session starts provisional (session.c): the request that made it
+ * goes on at once, with the key, and costs no write.  A request that
+ * confirms a session, or any request of a confirmed session whose creation
+ * is not committed yet, is held (proxy_xchg_hold) until the store says it
+ * is (store_when_durable): so nothing the app can tie to a confirmed
+ * session is forgotten by a kill -9.  Other requests cost one flag test.
+ * The tag outlives the exchange when the client goes away while held: the
+ * store's callback has it and frees it.
+ *
+ * A request that may not make a session (the client is over
+ * sessions.new_per_client, or every session is live) goes on untracked:
+ * no session, no cookie, no forward_header.
  */
 #include <sys/socket.h>
 
@@ -23,6 +29,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client.h"
+#include "clock.h"
 #include "config.h"
 #include "log.h"
 #include "metrics.h"
@@ -44,6 +52,11 @@ struct sessionhook_tag {
 
 static struct metric	*sessionhook_m_held;
 static struct metric	*sessionhook_m_holding;
+static struct metric	*sessionhook_m_per_client;
+
+static struct log_limit	 sessionhook_log_per_client = LOG_LIMIT_INIT(
+			    "sessions refused over sessions.new_per_client",
+			    LOG_LEVEL_WARN);
 
 /* The proxy no longer holds the tag's request: count it out once. */
 static void
@@ -62,18 +75,41 @@ sessionhook_header(void *arg, const char *name)
 	return (proxy_xchg_header(arg, name));
 }
 
-/* Whether the policy reads its key from the cookie it issues. */
-static int
-sessionhook_cookie_is_key(const struct policy *po)
+/*
+ * What the app gets of the issued cookie: only the key of the session the
+ * request belongs to (key NULL: none), never a MAC or a forged value.
+ */
+static void
+sessionhook_cookie_forward(struct proxy_xchg *x, const struct policy *po,
+    const char *key)
 {
-	size_t	i;
+	const char	*hdr = proxy_xchg_header(x, "Cookie");
+	char		*cookie;
 
-	for (i = 0; i < po->po_sessions.nkeys; i++) {
-		if (po->po_sessions.keys[i].kr_source == KEY_COOKIE &&
-		    strcmp(po->po_sessions.keys[i].kr_name,
-		    po->po_sessions.cookie_name) == 0)
-			return (1);
-	}
+	if (hdr == NULL || strstr(hdr, po->po_sessions.cookie_name) == NULL)
+		return;
+	cookie = sessionkey_cookie_rewrite(hdr, po->po_sessions.cookie_name,
+	    key);
+	proxy_xchg_header_remove(x, "Cookie");
+	if (cookie != NULL)
+		proxy_xchg_header_add(x, "Cookie", cookie);
+	free(cookie);
+}
+
+/* Whether the client may make another session; counted and said if not. */
+static int
+sessionhook_may_create(struct proxy_xchg *x, const struct policy *po)
+{
+	const char	*ip = proxy_xchg_client_ip(x);
+
+	if (client_new_session(ip, po->po_sessions.new_per_client,
+	    po->po_trusted, po->po_ntrusted))
+		return (1);
+	metrics_inc(sessionhook_m_per_client);
+	if (log_limit(&sessionhook_log_per_client))
+		log_warn("client %s: more than %ld new sessions a minute "
+		    "(sessions.new_per_client): request relayed untracked", ip,
+		    po->po_sessions.new_per_client);
 	return (0);
 }
 
@@ -98,6 +134,63 @@ sessionhook_durable(void *arg)
 		proxy_xchg_resume(x);
 }
 
+/*
+ * Find or make the request's session: a reference, or NULL when the
+ * request goes untracked.  *issue is set when the key is a fresh one that
+ * the response must hand out as a cookie.
+ */
+static struct session *
+sessionhook_session(struct proxy_xchg *x, const struct policy *po,
+    struct sessionkey *sk, int *issue)
+{
+	struct session	*s;
+	int		 how, created;
+	int64_t		 born = 0;
+
+	*issue = 0;
+	how = po->po_sessions.confirm == CONFIRM_FIRST_REQUEST ?
+	    SESSION_NEW_CONFIRMED : SESSION_NEW_PROVISIONAL;
+	if (!sessionkey_lookup(po, proxy_xchg_target(x), sessionhook_header, x,
+	    sk)) {
+		/* Issuing a cookie that is never read back would be useless. */
+		if (!po->po_sessions.cookie_issue || !sk->sk_cookie)
+			return (NULL);
+		sessionkey_generate(sk->sk_key);
+		*issue = 1;
+	} else if (sk->sk_signed) {
+		/*
+		 * A cookie we issued came back: the client is a browser, and
+		 * its session began when the key was issued.
+		 */
+		how = SESSION_NEW_CONFIRMED;
+		born = sk->sk_issued;
+	}
+	if (session_find(sk->sk_key) == NULL && !sessionhook_may_create(x, po))
+		return (NULL);
+	if ((s = session_request(sk->sk_key, proxy_xchg_client_ip(x), how,
+	    born, &created)) == NULL)
+		return (NULL);
+	if (*issue)
+		sk->sk_issued = session_created(s);
+	return (s);
+}
+
+/* Hold the request until the session's creation is committed. */
+static void
+sessionhook_hold(struct proxy_xchg *x, struct sessionhook_tag *st)
+{
+	/* Runs at once when nothing is queued or there is no store. */
+	st->st_waiting = 1;
+	store_when_durable(sessionhook_durable, st);
+	if (st->st_waiting) {
+		st->st_held = x;
+		st->st_holding = 1;
+		metrics_inc(sessionhook_m_held);
+		metrics_inc(sessionhook_m_holding);
+		proxy_xchg_hold(x);
+	}
+}
+
 /* A request head: find or make the session, forward its key. */
 static void *
 sessionhook_request(struct proxy_xchg *x, void *arg)
@@ -105,40 +198,32 @@ sessionhook_request(struct proxy_xchg *x, void *arg)
 	const struct policy	*po = proxy_xchg_policy(x);
 	const char		*fh = po->po_sessions.forward_header;
 	struct sessionhook_tag	*st;
-	char			 key[SESSION_KEY_MAX + 1], cookie[512];
-	int			 created;
+	struct sessionkey	 sk;
+	struct session		*s;
+	char			 cookie[SESSIONKEY_COOKIE_MAX + 128];
+	int			 issue;
 
 	(void)arg;
 	/* The client's own copy never reaches the app. */
 	if (fh != NULL && *fh != '\0')
 		proxy_xchg_header_remove(x, fh);
-	if (!sessionkey_find(po, proxy_xchg_target(x), sessionhook_header, x,
-	    key)) {
-		if (!po->po_sessions.cookie_issue ||
-		    !sessionhook_cookie_is_key(po))
-			return (NULL);
-		sessionkey_generate(key);
-		sessionkey_set_cookie(po, key, proxy_xchg_https(x), cookie,
-		    sizeof cookie);
+	s = sessionhook_session(x, po, &sk, &issue);
+	if (sk.sk_cookie)
+		sessionhook_cookie_forward(x, po, s != NULL && sk.sk_signed ?
+		    sk.sk_key : NULL);
+	if (s == NULL)
+		return (NULL);
+	if (issue) {
+		sessionkey_set_cookie(po, sk.sk_key, sk.sk_issued,
+		    proxy_xchg_https(x), cookie, sizeof cookie);
 		proxy_xchg_response_header_add(x, "Set-Cookie", cookie);
 	}
 	if (fh != NULL && *fh != '\0')
-		proxy_xchg_header_add(x, fh, key);
+		proxy_xchg_header_add(x, fh, sk.sk_key);
 	st = xcalloc(1, sizeof *st);
-	st->st_session = session_request(key, proxy_xchg_client_ip(x),
-	    &created);
-	if (!session_stored(st->st_session)) {
-		/* Runs at once when nothing is queued or there is no store. */
-		st->st_waiting = 1;
-		store_when_durable(sessionhook_durable, st);
-		if (st->st_waiting) {
-			st->st_held = x;
-			st->st_holding = 1;
-			metrics_inc(sessionhook_m_held);
-			metrics_inc(sessionhook_m_holding);
-			proxy_xchg_hold(x);
-		}
-	}
+	st->st_session = s;
+	if (!session_stored(s))
+		sessionhook_hold(x, st);
 	return (st);
 }
 
@@ -230,8 +315,10 @@ sessionhook_response(struct proxy_xchg *x, void *tag, int status,
 		return;
 	if (!sessionhook_is_live(po, kind, proxy_xchg_target(x)))
 		return;
+	/* Not counted when the session cannot be confirmed (all are live). */
+	if (session_channel_open(st->st_session) != 0)
+		return;
 	st->st_live = 1;
-	session_channel_open(st->st_session);
 	sessionhook_keepalive(proxy_xchg_client_fd(x), po);
 	log_debug("session %s: live channel opened (%s)",
 	    session_key(st->st_session),
@@ -278,4 +365,8 @@ sessionhook_init(void)
 	    NULL, "Requests held until their new session was committed.");
 	sessionhook_m_holding = metrics_gauge("janitor_requests_held", NULL,
 	    "Requests held now, waiting for their session's commit.");
+	sessionhook_m_per_client = metrics_counter(
+	    "janitor_sessions_refused_total", "reason=\"per_client\"",
+	    "Sessions not made or not confirmed, so requests went untracked, "
+	    "by reason.");
 }
