@@ -73,12 +73,23 @@ collect_msg(const struct store_msg *sm, void *arg)
 }
 
 static void
-collect_removal(int64_t id, const char *path, void *arg)
+collect_removal(int64_t id, const char *path, int64_t not_before, void *arg)
 {
 	char	*out = arg;
 
-	snprintf(out + strlen(out), 256 - strlen(out), "%lld:%s ",
-	    (long long)id, path);
+	snprintf(out + strlen(out), 256 - strlen(out), "%lld:%lld:%s ",
+	    (long long)id, (long long)not_before, path);
+}
+
+/* Collect dead messages as "seq:attempts:error:body ". */
+static int
+collect_dead(const struct store_dead *d, void *arg)
+{
+	char	*out = arg;
+
+	snprintf(out + strlen(out), 256 - strlen(out), "%lld:%d:%s:%s ",
+	    (long long)d->sd_seq, d->sd_attempts, d->sd_error, d->sd_body);
+	return (1);
 }
 
 /* Fill a message. */
@@ -172,7 +183,6 @@ START_TEST(test_reopen_and_outcomes)
 	struct session_rec	ss;
 	struct store_msg	m;
 	char			out[256] = "", *cause = NULL;
-	json_t			*dead;
 
 	ck_assert_int_eq(store_open(dir, &cause), 0);
 	memset(&ss, 0, sizeof ss);
@@ -188,8 +198,9 @@ START_TEST(test_reopen_and_outcomes)
 	store_msg_add(&m);
 	msg(&m, "other", "session.expire", "{\"a\":3}");
 	store_msg_add(&m);
-	store_removal_add("/srv/x/keep");
-	ck_assert_int_eq(store_removal_add("/srv/x/other"), 2);
+	store_removal_add("/srv/x/keep", 0);
+	ck_assert_int_eq(store_removal_add("/srv/x/other", 1764000000123),
+	    2);
 	ck_assert_int_eq(store_flush(), 0);
 
 	store_msg_done(1);
@@ -207,20 +218,19 @@ START_TEST(test_reopen_and_outcomes)
 	ck_assert_str_eq(out, "2:keep:session.expire:3:{\"a\":2} ");
 	out[0] = '\0';
 	ck_assert_int_eq(store_load_removals(collect_removal, out, &cause), 0);
-	ck_assert_str_eq(out, "2:/srv/x/other ");
+	ck_assert_str_eq(out, "2:1764000000123:/srv/x/other ");
 	ck_assert_int_eq(store_dead_count(), 1);
-	dead = store_dead_list();
-	ck_assert_ptr_nonnull(dead);
-	ck_assert_int_eq(json_array_size(dead), 1);
-	ck_assert_str_eq(json_string_value(json_object_get(
-	    json_array_get(dead, 0), "last_error")), "timed out");
-	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(
-	    json_array_get(dead, 0), "payload"), "a")), 3);
-	json_decref(dead);
+	out[0] = '\0';
+	ck_assert_int_eq(store_dead_read(0, 10, collect_dead, out, &cause), 1);
+	ck_assert_str_eq(out, "3:12:timed out:{\"a\":3} ");
+	/* Paged: nothing after the last one. */
+	out[0] = '\0';
+	ck_assert_int_eq(store_dead_read(3, 10, collect_dead, out, &cause), 0);
+	ck_assert_str_eq(out, "");
 	/* Sequence numbers go on after the highest stored one. */
 	msg(&m, "keep", "session.unload", "{}");
 	ck_assert_int_eq(store_msg_add(&m), 4);
-	ck_assert_int_eq(store_removal_add("/srv/y"), 3);
+	ck_assert_int_eq(store_removal_add("/srv/y", 0), 3);
 }
 END_TEST
 
