@@ -33,7 +33,8 @@ class Expiry(unittest.TestCase):
 
     def get(self, key):
         st, h, body = relay.get(self.jd.port, "/plain",
-                                {"Cookie": "janitor_sid=" + key})
+                                {"Cookie": "janitor_sid=" +
+                                 self.jd.cookie(key)})
         self.assertEqual(st, 200)
 
     def test_after_disconnect(self):
@@ -48,7 +49,8 @@ class Expiry(unittest.TestCase):
                     timeout=3.0)
         self.assertIsNone(session(self.jd, "plain"))
         # Live, closed, unloaded at once, expired two seconds later.
-        ws = Channel(self.jd.port, "/ws", cookie="tab", websocket=True)
+        ws = Channel(self.jd.port, "/ws", cookie=self.jd.cookie("tab"),
+                     websocket=True)
         wait_state(self.jd, "tab", "live")
         time.sleep(2.3)                    # live: no expiry
         self.assertEqual(state(self.jd, "tab"), "live")
@@ -63,7 +65,8 @@ class Expiry(unittest.TestCase):
 
     def test_time_to_live_while_live(self):
         self.start(ttl="1s")
-        ws = Channel(self.jd.port, "/ws", cookie="ttl", websocket=True)
+        ws = Channel(self.jd.port, "/ws", cookie=self.jd.cookie("ttl"),
+                     websocket=True)
         wait_state(self.jd, "ttl", "live")
         wait_metric(self.jd, 'janitor_expirations_total{reason="time_to_live"}',
                     1, timeout=3.0)
