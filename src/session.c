@@ -67,6 +67,7 @@
 
 struct session {
 	struct session		*s_hnext;	/* hash chain */
+	uint64_t		 s_hash;	/* of its key */
 	TAILQ_ENTRY(session)	 s_lru;		/* by last activity (confirmed)
 						   or creation (provisional) */
 	TAILQ_ENTRY(session)	 s_evict;	/* confirmed, not live */
@@ -315,28 +316,43 @@ session_emit(struct session *s, enum jevent_type type,
 		    jevent_type_name(type), jevent_reason_name(reason));
 }
 
-/* The bucket a key belongs to. */
-static struct session **
-session_bucket(const char *key, size_t len)
+/* The hash of a key. */
+static uint64_t
+session_hash(const char *key, size_t len)
 {
-	return (&session_buckets[siphash(session_sipkey, key, len) &
-	    (session_nbuckets - 1)]);
+	return (siphash(session_sipkey, key, len));
+}
+
+/* The bucket of a hash. */
+static struct session **
+session_bucket(uint64_t h)
+{
+	return (&session_buckets[h & (session_nbuckets - 1)]);
+}
+
+/* Find a session by key and its hash, or NULL. */
+static struct session *
+session_lookup(const char *key, size_t len, uint64_t h)
+{
+	struct session	*s;
+
+	if (session_buckets == NULL)
+		return (NULL);
+	for (s = *session_bucket(h); s != NULL; s = s->s_hnext) {
+		if (s->s_hash == h && s->s_keylen == len &&
+		    memcmp(s->s_key, key, len) == 0)
+			return (s);
+	}
+	return (NULL);
 }
 
 /* Find a session by key, or NULL. */
 struct session *
 session_find(const char *key)
 {
-	struct session	*s;
-	size_t		 len = strlen(key);
+	size_t	len = strlen(key);
 
-	if (session_buckets == NULL)
-		return (NULL);
-	for (s = *session_bucket(key, len); s != NULL; s = s->s_hnext) {
-		if (s->s_keylen == len && memcmp(s->s_key, key, len) == 0)
-			return (s);
-	}
-	return (NULL);
+	return (session_lookup(key, len, session_hash(key, len)));
 }
 
 /* Double the buckets (only when capacity is unlimited or above the size). */
@@ -351,7 +367,7 @@ session_grow(void)
 	for (i = 0; i < n; i++) {
 		for (s = old[i]; s != NULL; s = next) {
 			next = s->s_hnext;
-			b = session_bucket(s->s_key, s->s_keylen);
+			b = session_bucket(s->s_hash);
 			s->s_hnext = *b;
 			*b = s;
 		}
@@ -365,8 +381,7 @@ session_unhash(struct session *s)
 {
 	struct session	**p;
 
-	for (p = session_bucket(s->s_key, s->s_keylen); *p != NULL;
-	    p = &(*p)->s_hnext) {
+	for (p = session_bucket(s->s_hash); *p != NULL; p = &(*p)->s_hnext) {
 		if (*p == s) {
 			*p = s->s_hnext;
 			return;
@@ -647,10 +662,10 @@ session_refused(const char *key)
 
 /* Make a session and put it in the table (no events, no persist). */
 static struct session *
-session_create(const char *key, const char *ip, int64_t now, int provisional)
+session_create(const char *key, size_t len, uint64_t h, const char *ip,
+    int64_t now, int provisional)
 {
 	struct session	*s, **b;
-	size_t		 len = strlen(key);
 
 	s = xcalloc(1, sizeof *s + len + 1);
 	memcpy(s->s_key, key, len + 1);
@@ -662,9 +677,10 @@ session_create(const char *key, const char *ip, int64_t now, int provisional)
 	s->s_mark = SESSION_NO_MARK;
 	s->s_refs = 1;			/* the table's */
 	s->s_order = session_next_order++;
+	s->s_hash = h;
 	if (session_nsessions + session_nprov >= session_nbuckets * 2)
 		session_grow();
-	b = session_bucket(key, len);
+	b = session_bucket(h);
 	s->s_hnext = *b;
 	*b = s;
 	if (provisional) {
@@ -718,22 +734,24 @@ session_request(const char *key, const char *ip, int how, int64_t born,
 {
 	struct session	*s;
 	int64_t		 now = clock_mono_ms();
+	size_t		 len = strlen(key);
+	uint64_t	 h = session_hash(key, len);
 
 	*created = 0;
-	if ((s = session_find(key)) == NULL) {
+	if ((s = session_lookup(key, len, h)) == NULL) {
 		if (how == SESSION_NEW_PROVISIONAL) {
 			while (session_nprov >= session_prov_capacity() &&
 			    !TAILQ_EMPTY(&session_prov))
 				session_drop(TAILQ_FIRST(&session_prov),
 				    session_m_dropped_cap);
-			s = session_create(key, ip, now, 1);
+			s = session_create(key, len, h, ip, now, 1);
 			metrics_inc(session_m_provisional);
 		} else {
 			if (session_make_room() != 0) {
 				session_refused(key);
 				return (NULL);
 			}
-			s = session_create(key, ip, now, 0);
+			s = session_create(key, len, h, ip, now, 0);
 			metrics_inc(session_m_created);
 			s->s_flags |= SF_UNSTORED;
 		}
@@ -820,13 +838,16 @@ session_restore(const struct session_rec *sr)
 	const struct policy	*po = daemon_policy();
 	struct session		*s;
 	int64_t			 now = clock_mono_ms(), wall = clock_wall_ms();
+	size_t			 len;
 
 	if (!sessionkey_valid(sr->sr_key, strnlen(sr->sr_key,
 	    sizeof sr->sr_key)) || session_find(sr->sr_key) != NULL)
 		return;
 	/* Restored sessions are never live: there is always a victim. */
 	(void)session_make_room();
-	s = session_create(sr->sr_key, sr->sr_client_ip, now, 0);
+	len = strlen(sr->sr_key);
+	s = session_create(sr->sr_key, len, session_hash(sr->sr_key, len),
+	    sr->sr_client_ip, now, 0);
 	s->s_created = sr->sr_created_at;
 	s->s_seen = sr->sr_last_seen;
 	s->s_active = now - (wall - sr->sr_last_seen);
@@ -1148,9 +1169,10 @@ session_init(char **cause)
 	(void)cause;
 	siphash_key(session_sipkey);
 
-	/* Sized for capacity up front: no rehash stall under load. */
+	/* Sized for both capacities up front: no rehash stall under load. */
 	session_nbuckets = 1024;
-	while (session_nbuckets < (size_t)cap && session_nbuckets < (1 << 22))
+	while (session_nbuckets < (size_t)cap + session_prov_capacity() &&
+	    session_nbuckets < (1 << 22))
 		session_nbuckets *= 2;
 	session_buckets = xcalloc(session_nbuckets, sizeof *session_buckets);
 	session_slots = xcalloc(SESSION_SLOTS, sizeof *session_slots);

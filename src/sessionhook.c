@@ -165,7 +165,9 @@ sessionhook_session(struct proxy_xchg *x, const struct policy *po,
 		how = SESSION_NEW_CONFIRMED;
 		born = sk->sk_issued;
 	}
-	if (session_find(sk->sk_key) == NULL && !sessionhook_may_create(x, po))
+	/* A fresh key is new: 128 random bits are nobody's. */
+	if ((*issue || session_find(sk->sk_key) == NULL) &&
+	    !sessionhook_may_create(x, po))
 		return (NULL);
 	if ((s = session_request(sk->sk_key, proxy_xchg_client_ip(x), how,
 	    born, &created)) == NULL)

@@ -26,7 +26,6 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "config.h"
 #include "log.h"
@@ -34,6 +33,18 @@
 
 static unsigned char	sessionkey_secret[SESSIONKEY_SECRET_LEN];
 static int		sessionkey_have_secret;
+
+/*
+ * HMAC's inner and outer hashes with the key's pads already in: each MAC
+ * copies them instead of keying anew, half the SHA-256 blocks and none of
+ * OpenSSL's look-ups (a cookie is signed on every new visitor's request).
+ */
+static EVP_MD_CTX	*sessionkey_inner, *sessionkey_outer, *sessionkey_work;
+
+/* Random bytes handed out from a pool, refilled from getrandom(2). */
+#define SESSIONKEY_POOL		4096
+static unsigned char	sessionkey_pool[SESSIONKEY_POOL];
+static size_t		sessionkey_pool_left;
 
 static const char	sessionkey_b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 			    "abcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -365,14 +376,42 @@ sessionkey_b64_16(const unsigned char r[16], char out[23])
 	out[o] = '\0';
 }
 
-/* A fresh key from 16 random bytes, URL-safe base64 without padding. */
+/*
+ * A fresh key from 16 random bytes, URL-safe base64 without padding.  The
+ * bytes come from a pool filled by getrandom(2) 4 KiB at a time (a system
+ * call per new visitor showed in a flood); each is used once and wiped.
+ */
 void
 sessionkey_generate(char out[SESSION_KEY_MAX + 1])
 {
-	unsigned char	r[16];
+	unsigned char	*r;
 
-	sessionkey_random(r, sizeof r);
+	if (sessionkey_pool_left < 16) {
+		sessionkey_random(sessionkey_pool, sizeof sessionkey_pool);
+		sessionkey_pool_left = sizeof sessionkey_pool;
+	}
+	sessionkey_pool_left -= 16;
+	r = sessionkey_pool + sessionkey_pool_left;
 	sessionkey_b64_16(r, out);
+	explicit_bzero(r, 16);
+}
+
+/* Start a SHA-256 context over the key XOR pad (HMAC's inner or outer). */
+static void
+sessionkey_pad(EVP_MD_CTX **ctx, unsigned char pad)
+{
+	unsigned char	block[64];
+	size_t		i;
+
+	if (*ctx == NULL && (*ctx = EVP_MD_CTX_new()) == NULL)
+		fatal_oom();
+	memset(block, pad, sizeof block);
+	for (i = 0; i < sizeof sessionkey_secret; i++)
+		block[i] ^= sessionkey_secret[i];
+	if (EVP_DigestInit_ex(*ctx, EVP_sha256(), NULL) != 1 ||
+	    EVP_DigestUpdate(*ctx, block, sizeof block) != 1)
+		fatal("SHA-256 failed");
+	explicit_bzero(block, sizeof block);
 }
 
 /* Use these bytes as the secret. */
@@ -383,6 +422,12 @@ sessionkey_secret_set(const unsigned char *buf, size_t len)
 	memcpy(sessionkey_secret, buf, len < sizeof sessionkey_secret ? len :
 	    sizeof sessionkey_secret);
 	sessionkey_have_secret = 1;
+	/* A key of 32 bytes is shorter than SHA-256's block: used as it is. */
+	sessionkey_pad(&sessionkey_inner, 0x36);
+	sessionkey_pad(&sessionkey_outer, 0x5c);
+	if (sessionkey_work == NULL &&
+	    (sessionkey_work = EVP_MD_CTX_new()) == NULL)
+		fatal_oom();
 }
 
 /* Read the secret from fd (an open regular file); 0 or -1 with *cause. */
@@ -511,35 +556,55 @@ sessionkey_secret_init(const char *dir, char **cause)
 static void
 sessionkey_mac(const char *msg, size_t len, char out[SESSIONKEY_MAC_CHARS + 1])
 {
-	unsigned char	mac[EVP_MAX_MD_SIZE];
-	unsigned int	maclen = 0;
+	unsigned char	inner[EVP_MAX_MD_SIZE], mac[EVP_MAX_MD_SIZE];
+	unsigned char	fresh[SESSIONKEY_SECRET_LEN];
+	unsigned int	ilen = 0, maclen = 0;
 
 	if (!sessionkey_have_secret) {
 		/* Nobody loaded one (tests): cookies last as long as we do. */
-		sessionkey_random(sessionkey_secret, sizeof sessionkey_secret);
-		sessionkey_have_secret = 1;
+		sessionkey_random(fresh, sizeof fresh);
+		sessionkey_secret_set(fresh, sizeof fresh);
+		explicit_bzero(fresh, sizeof fresh);
 	}
-	if (HMAC(EVP_sha256(), sessionkey_secret, sizeof sessionkey_secret,
-	    (const unsigned char *)msg, len, mac, &maclen) == NULL ||
+	/* HMAC = H((K ^ opad) || H((K ^ ipad) || msg)). */
+	if (EVP_MD_CTX_copy_ex(sessionkey_work, sessionkey_inner) != 1 ||
+	    EVP_DigestUpdate(sessionkey_work, msg, len) != 1 ||
+	    EVP_DigestFinal_ex(sessionkey_work, inner, &ilen) != 1 ||
+	    EVP_MD_CTX_copy_ex(sessionkey_work, sessionkey_outer) != 1 ||
+	    EVP_DigestUpdate(sessionkey_work, inner, ilen) != 1 ||
+	    EVP_DigestFinal_ex(sessionkey_work, mac, &maclen) != 1 ||
 	    maclen < 16)
 		fatal("HMAC-SHA-256 failed");
+	/* Neither the MAC nor the inner hash tells anything of the key. */
 	sessionkey_b64_16(mac, out);
-	explicit_bzero(mac, sizeof mac);
 }
 
-/* The cookie value for key issued at wall ms. */
+/*
+ * The cookie value for key issued at wall ms.  Put together by hand: it is
+ * made for every new visitor, and snprintf() showed in a flood's profile.
+ */
 void
 sessionkey_sign(const char *key, int64_t issued,
     char out[SESSIONKEY_COOKIE_MAX])
 {
-	int	n;
+	char		digits[24];
+	size_t		klen = strnlen(key, SESSION_KEY_MAX + 1), n = 0, d = 0;
+	uint64_t	t = issued > 0 ? (uint64_t)issued : 0;
 
-	n = snprintf(out, SESSIONKEY_COOKIE_MAX, "%s.%lld.", key,
-	    (long long)(issued > 0 ? issued : 0));
-	if (n < 0 || (size_t)n + SESSIONKEY_MAC_CHARS >= SESSIONKEY_COOKIE_MAX)
+	if (klen > SESSION_KEY_MAX)
 		fatal("sessionkey_sign: key too long");
-	/* The MAC covers "KEY.ISSUED", without the last dot. */
-	sessionkey_mac(out, (size_t)n - 1, out + n);
+	do {
+		digits[d++] = (char)('0' + t % 10);
+		t /= 10;
+	} while (t > 0);
+	memcpy(out, key, klen);
+	n = klen;
+	out[n++] = '.';
+	while (d > 0)
+		out[n++] = digits[--d];
+	/* The MAC covers "KEY.ISSUED", without the dot after it. */
+	out[n++] = '.';
+	sessionkey_mac(out, n - 1, out + n);
 }
 
 /* Whether value is a cookie value janitord issued. */
@@ -578,6 +643,21 @@ sessionkey_verify(const char *value, size_t len,
 	return (1);
 }
 
+/* Append s at buf[at] (len bytes in all, kept NUL-terminated); the new end. */
+static size_t
+sessionkey_cat(char *buf, size_t len, size_t at, const char *s)
+{
+	size_t	n = strlen(s);
+
+	if (at >= len)
+		return (at);
+	if (n > len - at - 1)
+		n = len - at - 1;
+	memcpy(buf + at, s, n);
+	buf[at + n] = '\0';
+	return (at + n);
+}
+
 /* The Set-Cookie value that hands key to the browser. */
 void
 sessionkey_set_cookie(const struct policy *po, const char *key,
@@ -585,6 +665,7 @@ sessionkey_set_cookie(const struct policy *po, const char *key,
 {
 	char		 value[SESSIONKEY_COOKIE_MAX];
 	const char	*same_site;
+	size_t		 at;
 	int		 secure;
 
 	switch (po->po_sessions.cookie_same_site) {
@@ -609,8 +690,13 @@ sessionkey_set_cookie(const struct policy *po, const char *key,
 		secure = https;
 		break;
 	}
+	/* By hand, not snprintf(): this is on every new visitor's request. */
 	sessionkey_sign(key, issued, value);
-	snprintf(buf, len, "%s=%s; Path=/; HttpOnly; SameSite=%s%s",
-	    po->po_sessions.cookie_name, value, same_site,
-	    secure ? "; Secure" : "");
+	at = sessionkey_cat(buf, len, 0, po->po_sessions.cookie_name);
+	at = sessionkey_cat(buf, len, at, "=");
+	at = sessionkey_cat(buf, len, at, value);
+	at = sessionkey_cat(buf, len, at, "; Path=/; HttpOnly; SameSite=");
+	at = sessionkey_cat(buf, len, at, same_site);
+	if (secure)
+		sessionkey_cat(buf, len, at, "; Secure");
 }
