@@ -168,7 +168,11 @@ sessionkey_cookie_rewrite(const char *hdr, const char *name, const char *key)
 	size_t		 nlen = strlen(name), used = 0, alloc, n;
 	char		*out;
 
-	alloc = (hdr != NULL ? strlen(hdr) : 0) + nlen +
+	/*
+	 * Each pair kept is joined by "; ", where the client may have put a
+	 * bare ";": at most twice the header, whatever it holds.
+	 */
+	alloc = 2 * (hdr != NULL ? strlen(hdr) : 0) + nlen +
 	    (key != NULL ? strlen(key) : 0) + 4;
 	out = xmalloc(alloc);
 	while (hdr != NULL && *p != '\0') {

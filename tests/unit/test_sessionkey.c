@@ -326,6 +326,11 @@ START_TEST(test_cookie_rewrite)
 	s = sessionkey_cookie_rewrite("janitor_sid=evil", "janitor_sid", "k");
 	ck_assert_str_eq(s, "janitor_sid=k");
 	free(s);
+	/* Bare ";" between many short cookies: the "; " joins grow it. */
+	s = sessionkey_cookie_rewrite("a;b;c;d;e;f;g;h;i;j;k;l;m;n;o;p",
+	    "janitor_sid", NULL);
+	ck_assert_str_eq(s, "a; b; c; d; e; f; g; h; i; j; k; l; m; n; o; p");
+	free(s);
 	/* A name with blanks before its '=' is the same name. */
 	s = sessionkey_cookie_rewrite("janitor_sid =evil; theme=dark",
 	    "janitor_sid", NULL);
