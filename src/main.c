@@ -56,10 +56,11 @@ main_usage(FILE *f)
 static void
 main_status_text(char *buf, size_t len)
 {
-	snprintf(buf, len, "sessions: %zu live, %zu idle, %zu unloaded; "
-	    "webhook queue: %zu",
+	snprintf(buf, len, "sessions: %zu live, %zu idle, %zu unloaded, %zu "
+	    "provisional; webhook queue: %zu",
 	    session_count_state(SESSION_LIVE), session_count_state(SESSION_IDLE),
-	    session_count_state(SESSION_UNLOADED), webhook_pending());
+	    session_count_state(SESSION_UNLOADED),
+	    session_count_state(SESSION_PROVISIONAL), webhook_pending());
 }
 
 /* Refresh the STATUS= line every few seconds. */
