@@ -1212,12 +1212,43 @@ proxy_timer(evutil_socket_t fd, short events, void *arg)
 	}
 }
 
+/*
+ * A client over limits.max_connections_per_client: a 503 written at once
+ * and the socket closed, before anything is allocated for it, so a flood
+ * of connections costs little and logs a few lines a second.
+ */
+static void
+proxy_refuse(int fd, struct sockaddr *sa, const struct policy *po)
+{
+	static const char	 resp[] = "HTTP/1.1 503 Service Unavailable\r\n"
+	    "Content-Type: text/plain\r\nContent-Length: 38\r\n"
+	    "Connection: close\r\n\r\n"
+	    "too many connections from this client\n";
+	char			 peer[64];
+
+	metrics_inc(proxy_m_refused_client);
+	if (log_limit(&proxy_log_refused)) {
+		if (inet_ntop(sa->sa_family, sa->sa_family == AF_INET ?
+		    (void *)&((struct sockaddr_in *)sa)->sin_addr :
+		    (void *)&((struct sockaddr_in6 *)sa)->sin6_addr, peer,
+		    sizeof peer) == NULL)
+			snprintf(peer, sizeof peer, "?");
+		log_warn("client %s: more than %ld connections "
+		    "(limits.max_connections_per_client), refusing one", peer,
+		    po->po_limits.max_connections_per_client);
+	}
+	/* A fresh socket has room for this; a short write just loses it. */
+	(void)!write(fd, resp, sizeof resp - 1);
+	close(fd);
+}
+
 /* A new client connection. */
 static void
 proxy_accept(int fd, struct sockaddr *sa, int socklen, void *arg)
 {
 	struct policy		*po = daemon_policy();
 	struct proxy_conn	*c;
+	struct client		*cl = NULL;
 	int			 one = 1;
 
 	(void)socklen;
@@ -1226,7 +1257,19 @@ proxy_accept(int fd, struct sockaddr *sa, int socklen, void *arg)
 		close(fd);
 		return;
 	}
+	/*
+	 * A trusted proxy's connections carry many clients: it limits them
+	 * (nginx: limit_conn); the address counted is everyone else's.
+	 */
+	if ((sa->sa_family == AF_INET || sa->sa_family == AF_INET6) &&
+	    !config_cidr_match(po->po_trusted, po->po_ntrusted, sa) &&
+	    client_conn_open(sa, po->po_limits.max_connections_per_client,
+	    &cl) != 0) {
+		proxy_refuse(fd, sa, po);
+		return;
+	}
 	c = xcalloc(1, sizeof *c);
+	c->c_client = cl;
 	c->c_id = ++proxy_next_id;
 	c->c_po = config_ref(po);
 	c->c_start = clock_mono_ms();
@@ -1264,23 +1307,6 @@ proxy_accept(int fd, struct sockaddr *sa, int socklen, void *arg)
 	    proxy_nconns > po->po_limits.max_connections) {
 		metrics_inc(proxy_m_refused_all);
 		proxy_error(c, 503, "too many connections");
-		return;
-	}
-	/*
-	 * A trusted proxy's connections carry many clients: it limits them
-	 * (nginx: limit_conn); the address counted is everyone else's.
-	 */
-	if ((sa->sa_family == AF_INET || sa->sa_family == AF_INET6) &&
-	    !config_cidr_match(po->po_trusted, po->po_ntrusted, sa) &&
-	    client_conn_open(sa, po->po_limits.max_connections_per_client,
-	    &c->c_client) != 0) {
-		metrics_inc(proxy_m_refused_client);
-		if (log_limit(&proxy_log_refused))
-			log_warn("client %s: more than %ld connections "
-			    "(limits.max_connections_per_client), refusing "
-			    "one", c->c_peer,
-			    po->po_limits.max_connections_per_client);
-		proxy_error(c, 503, "too many connections from this client");
 		return;
 	}
 	proxy_timer_set(c, po->po_limits.header_timeout);
