@@ -305,12 +305,16 @@ sessionkey_lookup(const struct policy *po, const char *target,
 	size_t			 i;
 
 	memset(sk, 0, sizeof *sk);
+	/* Whichever source wins, the issued cookie is among them. */
+	for (i = 0; i < po->po_sessions.nkeys; i++) {
+		if (sessionkey_is_issued(po, &po->po_sessions.keys[i]))
+			sk->sk_cookie = 1;
+	}
 	for (i = 0; i < po->po_sessions.nkeys; i++) {
 		kr = &po->po_sessions.keys[i];
 		switch (kr->kr_source) {
 		case KEY_COOKIE:
 			if (sessionkey_is_issued(po, kr)) {
-				sk->sk_cookie = 1;
 				if (sessionkey_from_signed_cookie(header(arg,
 				    "Cookie"), kr->kr_name, out,
 				    &sk->sk_issued)) {

@@ -34,7 +34,7 @@ struct sessionkey {
 	char	sk_key[SESSION_KEY_MAX + 1];
 	int	sk_signed;	/* from the cookie janitord issues, verified */
 	int64_t	sk_issued;	/* then: when it was issued (wall ms) */
-	int	sk_cookie;	/* that cookie is among the sources */
+	int	sk_cookie;	/* that cookie is among the sources, won or not */
 };
 
 /* Reads the first value of a request header (case-insensitive), or NULL. */

@@ -373,6 +373,15 @@ START_TEST(test_lookup_signed)
 	    headers, h, &sk), 1);
 	ck_assert_str_eq(sk.sk_key, "static");
 	ck_assert_int_eq(sk.sk_signed, 0);
+	/* Another source first: the cookie still counts as present. */
+	rules[0].kr_source = KEY_QUERY;
+	rules[0].kr_name = "session_hash";
+	rules[1].kr_source = KEY_COOKIE;
+	rules[1].kr_name = "janitor_sid";
+	ck_assert_int_eq(sessionkey_lookup(&po, "/?session_hash=q", headers, h,
+	    &sk), 1);
+	ck_assert_str_eq(sk.sk_key, "q");
+	ck_assert_int_eq(sk.sk_cookie, 1);
 	/* A cookie janitord does not issue is the client's: taken as it is. */
 	po.po_sessions.cookie_issue = false;
 	ck_assert_int_eq(sessionkey_lookup(&po, "/", headers, h, &sk), 1);
