@@ -2,11 +2,13 @@
  * session.h -- the session table and the state machine of SPEC.md
  * "Session life", with its timers.
  *
- *   first request with a new key -> idle -> live (>= 1 channel) -> idle ...
+ *   first request with a new key -> provisional -> (its client returns)
+ *   idle -> live (>= 1 channel) -> idle ...
  *   grace after the last channel closed: unload (once per occurrence)
  *   after_disconnect after unload (or after the last request, for a session
  *   never live), time_to_live after the last activity, capacity (least
- *   recently active first), admin: expire (once), the session is gone.
+ *   recently active first, never a live one), admin: expire (once), the
+ *   session is gone.
  *
  * A session made by a request starts provisional (memory only, no events,
  * dropped after sessions.provisional_ttl) unless told otherwise, and is
