@@ -43,6 +43,8 @@
 #define STORE_SCHEMA_VERSION	2
 #define STORE_WAL_LIMIT		(4 * 1024 * 1024)	/* bytes kept after a checkpoint */
 #define STORE_VACUUM_PAGES	2048	/* given back per batch (8 MiB) */
+#define STORE_VACUUM_MIN	64	/* free pages worth giving back (256 KiB) */
+#define STORE_WAL_SHRINK	(1024 * 1024)	/* a WAL worth truncating */
 #define STORE_SESSION_BUCKETS	4096
 #define STORE_RETRY_MS		1000
 
@@ -914,25 +916,29 @@ store_write_session(const struct store_pending *sp)
 
 /*
  * Give up to STORE_VACUUM_PAGES free pages back, and once none are left,
- * shrink the WAL too; on the writer thread.  1 when pages are left.
+ * truncate a WAL grown large; on the writer thread.  1 when pages are
+ * left for the next batch.  A few free pages are reused soon: not worth a
+ * vacuum and its sync.
  */
 static int
 store_give_back(void)
 {
-	char	 sql[64];
-	int64_t	 before, after;
+	struct stat	 st;
+	char		 sql[64], wal[PATH_MAX];
+	int64_t		 before, after;
 
-	if (store_query_int("PRAGMA freelist_count", &before, NULL) != 0 ||
-	    before == 0)
-		return (0);
-	snprintf(sql, sizeof sql, "PRAGMA incremental_vacuum(%d)",
-	    STORE_VACUUM_PAGES);
-	if (store_exec(sql, NULL) != 0 ||
-	    store_query_int("PRAGMA freelist_count", &after, NULL) != 0)
-		return (0);
-	if (after > 0 && after < before)
-		return (1);
-	(void)store_exec("PRAGMA wal_checkpoint(TRUNCATE)", NULL);
+	if (store_query_int("PRAGMA freelist_count", &before, NULL) == 0 &&
+	    before >= STORE_VACUUM_MIN) {
+		snprintf(sql, sizeof sql, "PRAGMA incremental_vacuum(%d)",
+		    STORE_VACUUM_PAGES);
+		if (store_exec(sql, NULL) == 0 &&
+		    store_query_int("PRAGMA freelist_count", &after,
+		    NULL) == 0 && after >= STORE_VACUUM_MIN && after < before)
+			return (1);
+	}
+	snprintf(wal, sizeof wal, "%s-wal", store_path);
+	if (stat(wal, &st) == 0 && st.st_size > STORE_WAL_SHRINK)
+		(void)store_exec("PRAGMA wal_checkpoint(TRUNCATE)", NULL);
 	return (0);
 }
 

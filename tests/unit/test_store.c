@@ -234,6 +234,63 @@ START_TEST(test_reopen_and_outcomes)
 }
 END_TEST
 
+/* The size of the state file and its WAL, in bytes. */
+static off_t
+file_size(void)
+{
+	char		path[128];
+	struct stat	st;
+	off_t		n = 0;
+
+	snprintf(path, sizeof path, "%s/janitor.db", dir);
+	if (stat(path, &st) == 0)
+		n += st.st_size;
+	snprintf(path, sizeof path, "%s/janitor.db-wal", dir);
+	if (stat(path, &st) == 0)
+		n += st.st_size;
+	return (n);
+}
+
+START_TEST(test_compact)
+{
+	struct store_msg	 m;
+	char			 body[2048], *cause = NULL;
+	off_t			 full, drained;
+	int			 i, n;
+
+	ck_assert_int_eq(store_open(dir, &cause), 0);
+	memset(body, 'x', sizeof body - 1);
+	body[sizeof body - 1] = '\0';
+	/* About 10 MiB of outbox, in several commits. */
+	for (i = 0; i < 5000; i++) {
+		msg(&m, "s", "session.expire", body);
+		store_msg_add(&m);
+		if (i % 1000 == 999)
+			ck_assert_int_eq(store_flush(), 0);
+	}
+	ck_assert_int_eq(store_flush(), 0);
+	full = file_size();
+	ck_assert_int_gt(full, 10 * 1000 * 1000);
+	/* All delivered: the rows go, the pages stay free in the file ... */
+	for (i = 1; i <= 5000; i++)
+		store_msg_done(i);
+	ck_assert_int_eq(store_flush(), 0);
+	ck_assert_int_gt(file_size(), full / 2);
+	/* ... until they are given back, a batch at a time by the writer. */
+	store_compact();
+	for (n = 0; n < 1000 && file_size() > full / 10; n++) {
+		event_base_loop(base, EVLOOP_NONBLOCK);
+		usleep(10 * 1000);
+	}
+	drained = file_size();
+	ck_assert_int_lt(drained, full / 10);
+	/* Still a sound database. */
+	msg(&m, "t", "session.unload", "{}");
+	store_msg_add(&m);
+	ck_assert_int_eq(store_flush(), 0);
+}
+END_TEST
+
 START_TEST(test_corrupt_file)
 {
 	char	path[128], *cause = NULL;
@@ -291,6 +348,7 @@ main(void)
 	tcase_add_test(tc, test_batch_one_commit_per_tick);
 	tcase_add_test(tc, test_when_durable);
 	tcase_add_test(tc, test_reopen_and_outcomes);
+	tcase_add_test(tc, test_compact);
 	tcase_add_test(tc, test_corrupt_file);
 	tcase_add_test(tc, test_bad_dir);
 	suite_add_tcase(s, tc);
