@@ -160,6 +160,21 @@ sessionkey_from_signed_cookie(const char *hdr, const char *name,
 	    &ss));
 }
 
+/* Append s at buf[at] (len bytes in all, kept NUL-terminated); the new end. */
+static size_t
+sessionkey_cat(char *buf, size_t len, size_t at, const char *s)
+{
+	size_t	n = strlen(s);
+
+	if (at >= len)
+		return (at);
+	if (n > len - at - 1)
+		n = len - at - 1;
+	memcpy(buf + at, s, n);
+	buf[at + n] = '\0';
+	return (at + n);
+}
+
 /* A Cookie header without cookie name, and with name=key when key is set. */
 char *
 sessionkey_cookie_rewrite(const char *hdr, const char *name, const char *key)
@@ -201,8 +216,11 @@ sessionkey_cookie_rewrite(const char *hdr, const char *name, const char *key)
 		p = end;
 	}
 	if (key != NULL) {
-		used += (size_t)snprintf(out + used, alloc - used, "%s%s=%s",
-		    used > 0 ? "; " : "", name, key);
+		if (used > 0)
+			used = sessionkey_cat(out, alloc, used, "; ");
+		used = sessionkey_cat(out, alloc, used, name);
+		used = sessionkey_cat(out, alloc, used, "=");
+		used = sessionkey_cat(out, alloc, used, key);
 	}
 	if (used == 0) {
 		free(out);
@@ -649,21 +667,6 @@ sessionkey_verify(const char *value, size_t len,
 	key[klen] = '\0';
 	*issued = t;
 	return (1);
-}
-
-/* Append s at buf[at] (len bytes in all, kept NUL-terminated); the new end. */
-static size_t
-sessionkey_cat(char *buf, size_t len, size_t at, const char *s)
-{
-	size_t	n = strlen(s);
-
-	if (at >= len)
-		return (at);
-	if (n > len - at - 1)
-		n = len - at - 1;
-	memcpy(buf + at, s, n);
-	buf[at + n] = '\0';
-	return (at + n);
 }
 
 /* The Set-Cookie value that hands key to the browser. */
