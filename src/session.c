@@ -660,6 +660,16 @@ session_refused(const char *key)
 		    "(sessions.capacity)", key, session_nsessions);
 }
 
+/* Remember the client address (cut to fit; no snprintf on this path). */
+static void
+session_set_ip(struct session *s, const char *ip)
+{
+	size_t	n = ip != NULL ? strnlen(ip, sizeof s->s_ip - 1) : 0;
+
+	memcpy(s->s_ip, ip != NULL ? ip : "", n);
+	s->s_ip[n] = '\0';
+}
+
 /* Make a session and put it in the table (no events, no persist). */
 static struct session *
 session_create(const char *key, size_t len, uint64_t h, const char *ip,
@@ -670,7 +680,7 @@ session_create(const char *key, size_t len, uint64_t h, const char *ip,
 	s = xcalloc(1, sizeof *s + len + 1);
 	memcpy(s->s_key, key, len + 1);
 	s->s_keylen = (uint8_t)len;
-	snprintf(s->s_ip, sizeof s->s_ip, "%s", ip != NULL ? ip : "");
+	session_set_ip(s, ip);
 	s->s_created = clock_wall_ms();
 	s->s_seen = s->s_created;
 	s->s_active = now;
@@ -763,7 +773,7 @@ session_request(const char *key, const char *ip, int how, int64_t born,
 			session_persist(s, 0);
 	} else {
 		if (ip != NULL && *ip != '\0' && strcmp(s->s_ip, ip) != 0)
-			snprintf(s->s_ip, sizeof s->s_ip, "%s", ip);
+			session_set_ip(s, ip);
 		s->s_requests++;
 		if (s->s_flags & SF_PROVISIONAL) {
 			/* The client came back with the key: a browser. */
