@@ -1197,7 +1197,8 @@ session_init(char **cause)
 	    NULL, "Sessions confirmed (created durable, or promoted).");
 	session_m_provisional = metrics_counter(
 	    "janitor_sessions_provisional_total", NULL,
-	    "Sessions created provisional (in memory until confirmed).");
+	    "Sessions created provisional (in memory, or only in the cookie "
+	    "issued, until confirmed).");
 	session_m_dropped_ttl = metrics_counter(
 	    "janitor_sessions_provisional_dropped_total", "reason=\"ttl\"",
 	    "Provisional sessions dropped unconfirmed, by reason.");

@@ -6,8 +6,12 @@
  * until the exchange ends.  Live client sockets get TCP keepalive so that
  * a browser that vanished without a FIN is noticed.
  *
- * A new session starts provisional (session.c): the request that made it
- * goes on at once, with the key, and costs no write.  A request that
+ * A new session starts provisional: the request that made it goes on at
+ * once, with the key, and costs no write.  For a key janitord issues the
+ * provisional session is the signed cookie alone (key and time of issue):
+ * nothing is kept until the client comes back with it, which confirms it.
+ * A key the client chose makes a provisional session in memory
+ * (session.c), confirmed by a second request or a live channel.  A request that
  * confirms a session, or any request of a confirmed session whose creation
  * is not committed yet, is held (proxy_xchg_hold) until the store says it
  * is (store_when_durable): so nothing the app can tie to a confirmed
@@ -53,6 +57,7 @@ struct sessionhook_tag {
 static struct metric	*sessionhook_m_held;
 static struct metric	*sessionhook_m_holding;
 static struct metric	*sessionhook_m_per_client;
+static struct metric	*sessionhook_m_provisional;
 
 static struct log_limit	 sessionhook_log_per_client = LOG_LIMIT_INIT(
 			    "sessions refused over sessions.new_per_client",
@@ -165,13 +170,32 @@ sessionhook_session(struct proxy_xchg *x, const struct policy *po,
 		how = SESSION_NEW_CONFIRMED;
 		born = sk->sk_issued;
 	}
-	/* A fresh key is new: 128 random bits are nobody's. */
-	if ((*issue || session_find(sk->sk_key) == NULL) &&
-	    !sessionhook_may_create(x, po))
+	/*
+	 * A new key counts against the client once: when it is issued (a
+	 * fresh key is nobody's: no look-up), or when the client first uses
+	 * one of its own choosing.  A cookie we issued coming back was
+	 * counted when it was issued.
+	 */
+	if ((*issue || (!sk->sk_signed && session_find(sk->sk_key) == NULL)) &&
+	    !sessionhook_may_create(x, po)) {
+		*issue = 0;
 		return (NULL);
+	}
+	if (*issue && how == SESSION_NEW_PROVISIONAL) {
+		/*
+		 * The signed cookie is all a provisional session of ours needs
+		 * to be: its key and when it began.  Nothing is kept until it
+		 * comes back, so a visitor who never does costs no memory.
+		 */
+		sk->sk_issued = clock_wall_ms();
+		metrics_inc(sessionhook_m_provisional);
+		return (NULL);
+	}
 	if ((s = session_request(sk->sk_key, proxy_xchg_client_ip(x), how,
-	    born, &created)) == NULL)
+	    born, &created)) == NULL) {
+		*issue = 0;
 		return (NULL);
+	}
 	if (*issue)
 		sk->sk_issued = session_created(s);
 	return (s);
@@ -213,7 +237,7 @@ sessionhook_request(struct proxy_xchg *x, void *arg)
 	if (sk.sk_cookie)
 		sessionhook_cookie_forward(x, po, s != NULL && sk.sk_signed ?
 		    sk.sk_key : NULL);
-	if (s == NULL)
+	if (s == NULL && !issue)
 		return (NULL);
 	if (issue) {
 		sessionkey_set_cookie(po, sk.sk_key, sk.sk_issued,
@@ -222,6 +246,8 @@ sessionhook_request(struct proxy_xchg *x, void *arg)
 	}
 	if (fh != NULL && *fh != '\0')
 		proxy_xchg_header_add(x, fh, sk.sk_key);
+	if (s == NULL)
+		return (NULL);	/* provisional in the cookie alone */
 	st = xcalloc(1, sizeof *st);
 	st->st_session = s;
 	if (!session_stored(s))
@@ -367,6 +393,10 @@ sessionhook_init(void)
 	    NULL, "Requests held until their new session was committed.");
 	sessionhook_m_holding = metrics_gauge("janitor_requests_held", NULL,
 	    "Requests held now, waiting for their session's commit.");
+	sessionhook_m_provisional = metrics_counter(
+	    "janitor_sessions_provisional_total", NULL,
+	    "Sessions created provisional (in memory, or only in the cookie "
+	    "issued, until confirmed).");
 	sessionhook_m_per_client = metrics_counter(
 	    "janitor_sessions_refused_total", "reason=\"per_client\"",
 	    "Sessions not made or not confirmed, so requests went untracked, "

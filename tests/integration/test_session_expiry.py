@@ -105,13 +105,16 @@ class Expiry(unittest.TestCase):
         self.assertIsNone(session(self.jd, "d"))
         self.assertEqual(metric(self.jd, 'janitor_sessions_refused_total'
                                 '{reason="capacity"}'), 1)
-        # A newcomer without a cookie stays provisional, even coming back.
+        # A newcomer gets a cookie; coming back, it goes untracked too.
         st, h, body = relay.get(self.jd.port, "/headers")
         value = cookie_value_of(h)
+        self.assertEqual(forwarded(body), [value.split(".")[0]])
         st, h, body = relay.get(self.jd.port, "/headers", {
             "Cookie": "janitor_sid=" + value})
-        self.assertEqual(forwarded(body), [value.split(".")[0]])
-        self.assertEqual(state(self.jd, value.split(".")[0]), "provisional")
+        self.assertEqual(forwarded(body), [])
+        self.assertIsNone(session(self.jd, value.split(".")[0]))
+        self.assertEqual(metric(self.jd, 'janitor_sessions_refused_total'
+                                '{reason="capacity"}'), 2)
         for k in ("a", "b", "c"):
             self.assertEqual(state(self.jd, k), "live")
         self.assertEqual(
