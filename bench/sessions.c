@@ -173,7 +173,8 @@ main(int argc, char **argv)
 	session_set_sink(sink, NULL);
 	t0 = now_ns();
 	for (i = 0; i < n; i++) {
-		s = session_request(keys[i], "203.0.113.7", &created);
+		s = session_request(keys[i], "203.0.113.7",
+		    SESSION_NEW_CONFIRMED, 0, &created);
 		session_unref(s);
 	}
 	t1 = now_ns();
@@ -181,7 +182,7 @@ main(int argc, char **argv)
 	/* A second request for each: a lookup and touch at full size. */
 	for (i = 0; i < n; i++) {
 		s = session_request(keys[(i * 7919) % n], "203.0.113.7",
-		    &created);
+		    SESSION_NEW_CONFIRMED, 0, &created);
 		session_unref(s);
 	}
 	t2 = now_ns();

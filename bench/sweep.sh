@@ -172,7 +172,8 @@ case $parts in *1*) part1 ;; esac
 # The p99 (ms) and requests/s of SECS of paced requests through janitord.
 p99() {
 	wrk -t1 -c10 -d"${secs}s" --latency -s "$dir/pace.lua" \
-	    -H "Cookie: janitor_sid=benchsession0001" "http://127.0.0.1:$jp/" |
+	    -H "Cookie: janitor_sid=$($PY bench/cookie.py "$dir/jstate" \
+	    benchsession0001)" "http://127.0.0.1:$jp/" |
 	    awk '/^ +99%/ { p = $2 } /Requests\/sec/ { r = $2 }
 	    END { if (p ~ /us$/) { sub("us", "", p); p /= 1000 }
 	    else if (p ~ /ms$/) sub("ms", "", p);

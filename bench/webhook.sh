@@ -116,7 +116,8 @@ PY
 }
 wrkrun() {
 	# One session for all of wrk (a browser sends its cookie back).
-	wrk -t2 -c50 -d5s -H "Cookie: janitor_sid=benchsession0001" \
+	wrk -t2 -c50 -d5s -H "Cookie: janitor_sid=$(/usr/bin/python3 \
+	    bench/cookie.py "$tmp/jstate" benchsession0001)" \
 	    "http://127.0.0.1:$jp/" | awk '
 	    /Requests\/sec/ { rps = $2 }
 	    /^    Latency/ { lat = $2 " avg, " $3 " stdev, " $4 " max" }

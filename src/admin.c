@@ -6,7 +6,11 @@
  *
  * One request per connection: the reply carries "Connection: close".  The
  * admin API is polled by scrapers and operators, not browsers, so the
- * simplicity is worth more than keep-alive.  A handler may answer later;
+ * simplicity is worth more than keep-alive.  A request must arrive whole
+ * within ADMIN_HEAD_TIMEOUT of the connection (a total deadline: a byte a
+ * second does not extend it), and one address has at most
+ * ADMIN_CONN_PER_CLIENT connections, so a trickle from one place cannot
+ * take the slots /healthz needs.  A handler may answer later;
  * its request stays allocated until it does, and if the client has gone
  * away meanwhile the reply is dropped.
  */
@@ -17,10 +21,12 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -39,7 +45,8 @@
 #define ADMIN_HEAD_MAX		16384
 #define ADMIN_BODY_MAX		65536
 #define ADMIN_CONN_MAX		64
-#define ADMIN_HEAD_TIMEOUT	10	/* seconds */
+#define ADMIN_CONN_PER_CLIENT	8
+#define ADMIN_HEAD_TIMEOUT	10	/* seconds, the whole request */
 #define ADMIN_WRITE_TIMEOUT	30	/* seconds */
 
 struct admin_route {
@@ -67,6 +74,11 @@ struct admin_req {
 	char			*ar_path;
 	struct admin_param	*ar_params;
 	size_t			 ar_nparams;
+	char			*ar_extra;	/* header lines for the reply */
+	admin_slice_fn		 ar_slice;	/* made in slices */
+	void			(*ar_slice_free)(void *);
+	void			*ar_slice_arg;
+	struct event		*ar_slice_ev;
 };
 TAILQ_HEAD(admin_reqs, admin_req);
 
@@ -78,6 +90,8 @@ struct admin_conn {
 	int			 ac_have_head;
 	int			 ac_authorized;
 	int			 ac_closing;	/* reply queued: close when sent */
+	struct event		*ac_deadline;	/* the whole request's */
+	char			 ac_peer[64];	/* address, or "uid N" (unix) */
 };
 TAILQ_HEAD(admin_conns, admin_conn);
 
@@ -93,6 +107,8 @@ static struct event		*admin_resume_ev;
 static char			*admin_unix_path;	/* to unlink at exit */
 static char			 admin_listen_text[128];
 static struct metric		*admin_requests_metric;
+static struct log_limit		 admin_log_refused = LOG_LIMIT_INIT(
+				    "admin connections refused", LOG_LEVEL_WARN);
 
 static void	admin_conn_free(struct admin_conn *);
 static int	admin_listen(const struct addr *, char **);
@@ -188,6 +204,9 @@ admin_req_free(struct admin_req *ar)
 	free(ar->ar_params);
 	free(ar->ar_method);
 	free(ar->ar_path);
+	free(ar->ar_extra);
+	if (ar->ar_slice_ev != NULL)
+		event_free(ar->ar_slice_ev);
 	free(ar);
 }
 
@@ -295,6 +314,7 @@ admin_send(struct admin_conn *ac, int status, const char *ctype,
 	if (body != NULL)
 		evbuffer_add_buffer(out, body);
 	ac->ac_closing = 1;
+	evtimer_del(ac->ac_deadline);
 	bufferevent_disable(ac->ac_bev, EV_READ);
 	bufferevent_enable(ac->ac_bev, EV_WRITE);
 }
@@ -309,9 +329,119 @@ admin_finish(struct admin_req *ar, int status, const char *ctype,
 	TAILQ_REMOVE(&admin_pending, ar, ar_entry);
 	if (ac != NULL) {
 		ac->ac_req = NULL;
-		admin_send(ac, status, ctype, extra, body);
+		admin_send(ac, status, ctype, extra != NULL ? extra :
+		    ar->ar_extra, body);
 	}
 	admin_req_free(ar);
+}
+
+/* Add a header line to the coming reply. */
+void
+admin_reply_header(struct admin_req *ar, const char *name, const char *value)
+{
+	char	*line;
+
+	if (asprintf(&line, "%s%s: %s\r\n", ar->ar_extra != NULL ?
+	    ar->ar_extra : "", name, value) == -1)
+		fatal_oom();
+	free(ar->ar_extra);
+	ar->ar_extra = line;
+}
+
+/* Parse a number in [0, max] from a query parameter; 0, or -1. */
+static int
+admin_query_number(struct admin_req *ar, const char *name, uint64_t max,
+    uint64_t *out)
+{
+	const char		*v = admin_query(ar, name);
+	char			*end;
+	unsigned long long	 n;
+
+	if (v == NULL)
+		return (0);
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (errno != 0 || end == v || *end != '\0' || *v < '0' || *v > '9' ||
+	    n > max)
+		return (-1);
+	*out = n;
+	return (0);
+}
+
+/* The paging parameters of a list; -1 after answering 400. */
+int
+admin_paging(struct admin_req *ar, size_t *limit, uint64_t *after)
+{
+	uint64_t	n = ADMIN_LIST_DEFAULT;
+
+	*after = 0;
+	if (admin_query_number(ar, "limit", ADMIN_LIST_MAX, &n) != 0) {
+		admin_reply_json(ar, 400, json_pack("{s:s}", "error",
+		    "limit must be a whole number from 0 to 10000"));
+		return (-1);
+	}
+	if (admin_query_number(ar, "after", INT64_MAX, after) != 0) {
+		admin_reply_json(ar, 400, json_pack("{s:s}", "error",
+		    "after must be a cursor from the Link header of the last "
+		    "page"));
+		return (-1);
+	}
+	*limit = (size_t)n;
+	return (0);
+}
+
+/* Whether a slice that began at start has had its time. */
+int
+admin_slice_over(const struct timespec *start)
+{
+	struct timespec	now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return ((int64_t)(now.tv_sec - start->tv_sec) * 1000000000 +
+	    (now.tv_nsec - start->tv_nsec) >= ADMIN_SLICE_NS);
+}
+
+/* One slice of a reply made in slices. */
+static void
+admin_slice_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct admin_req	*ar = arg;
+	struct timeval		 tv = { 0, 0 };
+
+	(void)fd;
+	(void)events;
+	if (ar->ar_conn == NULL) {
+		/* The client left: stop making what nobody reads. */
+		ar->ar_slice_free(ar->ar_slice_arg);
+		TAILQ_REMOVE(&admin_pending, ar, ar_entry);
+		admin_req_free(ar);
+		return;
+	}
+	switch (ar->ar_slice(ar, ar->ar_slice_arg)) {
+	case ADMIN_SLICE_DONE:
+		/* fn has answered, which freed ar and its event. */
+		return;
+	case ADMIN_SLICE_WAIT:
+		tv.tv_usec = ADMIN_SLICE_WAIT_MS * 1000;
+		break;
+	}
+	evtimer_add(ar->ar_slice_ev, &tv);
+}
+
+/* Make a reply in slices. */
+void
+admin_slices(struct admin_req *ar, admin_slice_fn fn, void (*free_fn)(void *),
+    void *arg)
+{
+	struct timeval	tv = { 0, 0 };
+
+	ar->ar_slice = fn;
+	ar->ar_slice_free = free_fn;
+	ar->ar_slice_arg = arg;
+	if ((ar->ar_slice_ev = evtimer_new(daemon_base(), admin_slice_cb,
+	    ar)) == NULL)
+		fatal_oom();
+	evtimer_add(ar->ar_slice_ev, &tv);
 }
 
 /* Answer with a prepared buffer. */
@@ -571,6 +701,7 @@ admin_dispatch(struct admin_conn *ac)
 	ar->ar_conn = ac;
 	TAILQ_INSERT_TAIL(&admin_pending, ar, ar_entry);
 	/* The handler may take its time: the client may wait as long. */
+	evtimer_del(ac->ac_deadline);
 	bufferevent_set_timeouts(ac->ac_bev, NULL, NULL);
 	ro->ro_fn(ar, tail, ro->ro_arg);
 }
@@ -649,11 +780,26 @@ admin_event_cb(struct bufferevent *bev, short what, void *arg)
 	struct admin_conn	*ac = arg;
 
 	(void)bev;
-	if ((what & BEV_EVENT_TIMEOUT) && !ac->ac_have_head && !ac->ac_closing) {
-		admin_error(ac, 408, NULL);
-		return;
-	}
+	(void)what;
 	admin_conn_free(ac);
+}
+
+/* The request did not arrive whole in time: 408, and close. */
+static void
+admin_deadline_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct admin_conn	*ac = arg;
+
+	(void)fd;
+	(void)events;
+	if (ac->ac_closing)
+		return;
+	if (ac->ac_req != NULL && ac->ac_req->ar_conn == NULL) {
+		/* Parsed but its body never came: never dispatched. */
+		admin_req_free(ac->ac_req);
+		ac->ac_req = NULL;
+	}
+	admin_error(ac, 408, NULL);
 }
 
 /* Free a connection; a request still with its handler stays, detached. */
@@ -670,8 +816,43 @@ admin_conn_free(struct admin_conn *ac)
 	}
 	TAILQ_REMOVE(&admin_conns, ac, ac_entry);
 	admin_nconns--;
+	event_free(ac->ac_deadline);
 	bufferevent_free(ac->ac_bev);
 	free(ac);
+}
+
+/* Who is at the other end: the address, or the user of a unix socket. */
+static void
+admin_peer(evutil_socket_t fd, struct sockaddr *sa, char *buf, size_t len)
+{
+	struct ucred	cred;
+	socklen_t	clen = sizeof cred;
+
+	if (sa->sa_family == AF_UNIX) {
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0)
+			snprintf(buf, len, "uid %u", (unsigned)cred.uid);
+		else
+			snprintf(buf, len, "unix");
+		return;
+	}
+	if (evutil_inet_ntop(sa->sa_family, sa->sa_family == AF_INET ?
+	    (void *)&((struct sockaddr_in *)sa)->sin_addr :
+	    (void *)&((struct sockaddr_in6 *)sa)->sin6_addr, buf, len) == NULL)
+		snprintf(buf, len, "?");
+}
+
+/* How many admin connections peer has open. */
+static size_t
+admin_peer_conns(const char *peer)
+{
+	struct admin_conn	*ac;
+	size_t			 n = 0;
+
+	TAILQ_FOREACH(ac, &admin_conns, ac_entry) {
+		if (strcmp(ac->ac_peer, peer) == 0)
+			n++;
+	}
+	return (n);
 }
 
 /* A new admin client. */
@@ -680,19 +861,30 @@ admin_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
 	struct admin_conn	*ac;
-	struct timeval		 rtv = { ADMIN_HEAD_TIMEOUT, 0 };
+	struct timeval		 dtv = { ADMIN_HEAD_TIMEOUT, 0 };
 	struct timeval		 wtv = { ADMIN_WRITE_TIMEOUT, 0 };
+	char			 peer[64];
 
 	(void)l;
-	(void)sa;
 	(void)salen;
 	(void)arg;
+	admin_peer(fd, sa, peer, sizeof peer);
 	if (admin_nconns >= ADMIN_CONN_MAX) {
-		log_warn("admin: too many connections, refusing one");
+		if (log_limit(&admin_log_refused))
+			log_warn("admin: too many connections, refusing one "
+			    "from %s", peer);
+		evutil_closesocket(fd);
+		return;
+	}
+	if (admin_peer_conns(peer) >= ADMIN_CONN_PER_CLIENT) {
+		if (log_limit(&admin_log_refused))
+			log_warn("admin: %s has %d connections open already, "
+			    "refusing one", peer, ADMIN_CONN_PER_CLIENT);
 		evutil_closesocket(fd);
 		return;
 	}
 	ac = xcalloc(1, sizeof *ac);
+	snprintf(ac->ac_peer, sizeof ac->ac_peer, "%s", peer);
 	ac->ac_bev = bufferevent_socket_new(daemon_base(), fd,
 	    BEV_OPT_CLOSE_ON_FREE);
 	if (ac->ac_bev == NULL) {
@@ -704,7 +896,12 @@ admin_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	admin_nconns++;
 	bufferevent_setcb(ac->ac_bev, admin_read_cb, admin_write_cb,
 	    admin_event_cb, ac);
-	bufferevent_set_timeouts(ac->ac_bev, &rtv, &wtv);
+	bufferevent_set_timeouts(ac->ac_bev, NULL, &wtv);
+	/* The whole request within the deadline, however it trickles in. */
+	if ((ac->ac_deadline = evtimer_new(daemon_base(), admin_deadline_cb,
+	    ac)) == NULL)
+		fatal_oom();
+	evtimer_add(ac->ac_deadline, &dtv);
 	bufferevent_setwatermark(ac->ac_bev, EV_READ, 0, ADMIN_HEAD_MAX * 2);
 	bufferevent_enable(ac->ac_bev, EV_READ | EV_WRITE);
 }
@@ -875,6 +1072,7 @@ admin_free(void)
 {
 	struct admin_conn	*ac;
 	struct admin_route	*ro;
+	struct admin_req	*ar, *arnext;
 
 	admin_close_listener();
 	if (admin_resume_ev != NULL)
@@ -882,6 +1080,15 @@ admin_free(void)
 	admin_resume_ev = NULL;
 	while ((ac = TAILQ_FIRST(&admin_conns)) != NULL)
 		admin_conn_free(ac);
+	/* Replies still being made in slices are dropped with their state. */
+	for (ar = TAILQ_FIRST(&admin_pending); ar != NULL; ar = arnext) {
+		arnext = TAILQ_NEXT(ar, ar_entry);
+		if (ar->ar_slice == NULL)
+			continue;
+		ar->ar_slice_free(ar->ar_slice_arg);
+		TAILQ_REMOVE(&admin_pending, ar, ar_entry);
+		admin_req_free(ar);
+	}
 	while ((ro = TAILQ_FIRST(&admin_routes)) != NULL) {
 		TAILQ_REMOVE(&admin_routes, ro, ro_entry);
 		free(ro->ro_method);

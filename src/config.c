@@ -327,6 +327,7 @@ config_defaults(const char *name)
 	po->po_state_dir = xstrdup("/var/lib/janitor");
 
 	po->po_limits.max_connections = 10000;
+	po->po_limits.max_connections_per_client = 256;
 	po->po_limits.header_timeout = 10 * MS_S;
 	po->po_limits.keepalive_timeout = 75 * MS_S;
 	po->po_limits.max_header_size = 16 * 1024;
@@ -343,6 +344,10 @@ config_defaults(const char *name)
 	/* keys: filled in after the walk from cookie.name, unless set. */
 	po->po_sessions.forward_header = xstrdup("X-Janitor-Session");
 	po->po_sessions.capacity = 10000;
+	po->po_sessions.provisional_capacity = 0;
+	po->po_sessions.provisional_ttl = 2 * 60 * MS_S;
+	po->po_sessions.confirm = CONFIRM_RETURN;
+	po->po_sessions.new_per_client = 120;
 	po->po_sessions.live = xcalloc(2, sizeof *po->po_sessions.live);
 	po->po_sessions.live[0].lr_kind = LIVE_WEBSOCKET;
 	po->po_sessions.live[1].lr_kind = LIVE_SSE;
@@ -361,6 +366,7 @@ config_defaults(const char *name)
 	po->po_webhooks.max_attempts = 12;
 	po->po_webhooks.backoff_initial = 1 * MS_S;
 	po->po_webhooks.backoff_max = 10 * 60 * MS_S;
+	po->po_webhooks.max_pending = 100000;
 
 	po->po_log.level = LOG_LEVEL_INFO;
 	po->po_log.format = LOG_FORMAT_TEXT;

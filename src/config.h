@@ -85,6 +85,12 @@ enum cookie_secure {
 	COOKIE_SECURE_NEVER,
 };
 
+/* When a session made by a request is confirmed (sessions.confirm). */
+enum session_confirm {
+	CONFIRM_RETURN,		/* the client returns with the key, or goes live */
+	CONFIRM_FIRST_REQUEST,	/* at once */
+};
+
 enum same_site {
 	SAME_SITE_LAX,
 	SAME_SITE_STRICT,
@@ -139,6 +145,7 @@ struct policy {
 
 	struct {
 		long		 max_connections;
+		long		 max_connections_per_client;	/* 0 = off */
 		msec_t		 header_timeout;
 		msec_t		 keepalive_timeout;
 		uint64_t	 max_header_size;
@@ -158,6 +165,10 @@ struct policy {
 		size_t			 nkeys;
 		char			*forward_header;
 		long			 capacity;
+		long			 provisional_capacity;	/* 0 = 10 x capacity */
+		msec_t			 provisional_ttl;
+		enum session_confirm	 confirm;
+		long			 new_per_client;	/* a minute, 0 = off */
 		struct live_rule	*live;
 		size_t			 nlive;
 		msec_t			 keepalive_idle;
@@ -182,6 +193,7 @@ struct policy {
 		int		 max_attempts;
 		msec_t		 backoff_initial;
 		msec_t		 backoff_max;
+		long		 max_pending;
 	} po_webhooks;
 
 	struct cache_entry	*po_cache;

@@ -93,6 +93,44 @@ config_print_action(FILE *f, const struct action *ac)
 	fprintf(f, "\n");
 }
 
+/*
+ * Say who can choose a session key: nobody but janitord for the cookie it
+ * issues (signed); the client for every other source.
+ */
+static void
+config_print_trust(const struct policy *po, FILE *f)
+{
+	static const char *const sources[] = { "cookie", "query", "header",
+	    "path", "json" };
+	const struct key_rule	*kr;
+	size_t			 i, nclient = 0;
+
+	for (i = 0; i < po->po_sessions.nkeys; i++) {
+		kr = &po->po_sessions.keys[i];
+		if (kr->kr_source != KEY_COOKIE || !po->po_sessions.cookie_issue ||
+		    strcmp(kr->kr_name, po->po_sessions.cookie_name) != 0)
+			nclient++;
+	}
+	if (nclient == 0) {
+		fprintf(f, "  key trust        signed: only keys janitord issued "
+		    "are accepted\n");
+		return;
+	}
+	fprintf(f, "  key trust        CLIENT-CHOSEN:");
+	for (i = 0; i < po->po_sessions.nkeys; i++) {
+		kr = &po->po_sessions.keys[i];
+		if (kr->kr_source == KEY_COOKIE && po->po_sessions.cookie_issue &&
+		    strcmp(kr->kr_name, po->po_sessions.cookie_name) == 0)
+			continue;
+		fprintf(f, " %s %s%s", sources[kr->kr_source], kr->kr_name,
+		    --nclient > 0 ? "," : "");
+	}
+	fprintf(f, "\n                   any client can pick or reuse such "
+	    "a key and join that session;\n                   removals "
+	    "only take what was made after the session began\n"
+	    "                   (docs/sessions.md, \"Trust\")\n");
+}
+
 /* Print the one-screen summary of a policy. */
 void
 config_print_summary(const struct policy *po, FILE *f)
@@ -140,8 +178,13 @@ config_print_summary(const struct policy *po, FILE *f)
 		snprintf(b, sizeof b, "unlimited");
 	else
 		config_format_size(po->po_limits.max_body_size, b, sizeof b);
-	fprintf(f, "  limits           %ld connections, head %s, body %s\n",
-	    po->po_limits.max_connections, a, b);
+	if (po->po_limits.max_connections_per_client == 0)
+		snprintf(c, sizeof c, "no limit");
+	else
+		snprintf(c, sizeof c, "%ld",
+		    po->po_limits.max_connections_per_client);
+	fprintf(f, "  limits           %ld connections, head %s, body %s, "
+	    "per client %s\n", po->po_limits.max_connections, a, b, c);
 	fprintf(f, "  timeouts         header %s, keepalive %s, ",
 	    config_print_dur(po->po_limits.header_timeout, a, sizeof a),
 	    config_print_dur(po->po_limits.keepalive_timeout, b, sizeof b));
@@ -162,7 +205,9 @@ config_print_summary(const struct policy *po, FILE *f)
 			    po->po_sessions.keys[i].kr_path,
 			    (unsigned long long)po->po_sessions.json_max);
 	}
-	fprintf(f, "\n  forwarded as     %s\n", po->po_sessions.forward_header);
+	fprintf(f, "\n");
+	config_print_trust(po, f);
+	fprintf(f, "  forwarded as     %s\n", po->po_sessions.forward_header);
 	fprintf(f, "  cookie           %s, %s, secure %s, SameSite=%s\n",
 	    po->po_sessions.cookie_name,
 	    po->po_sessions.cookie_issue ? "issued" : "never issued",
@@ -181,6 +226,16 @@ config_print_summary(const struct policy *po, FILE *f)
 		else
 			fprintf(f, "streams with path %s", lr->lr_text);
 	}
+	if (po->po_sessions.provisional_capacity > 0)
+		snprintf(d, sizeof d, "%ld",
+		    po->po_sessions.provisional_capacity);
+	else
+		snprintf(d, sizeof d, "%ld", po->po_sessions.capacity * 10);
+	if (po->po_sessions.new_per_client > 0)
+		snprintf(e, sizeof e, "%ld a minute",
+		    po->po_sessions.new_per_client);
+	else
+		snprintf(e, sizeof e, "no limit");
 	fprintf(f, "\n  sessions         at most %ld; tcp keepalive idle %s "
 	    "interval %s count %d; websocket ping %s\n",
 	    po->po_sessions.capacity,
@@ -188,6 +243,12 @@ config_print_summary(const struct policy *po, FILE *f)
 	    config_print_dur(po->po_sessions.keepalive_interval, b, sizeof b),
 	    po->po_sessions.keepalive_count,
 	    config_print_dur(po->po_sessions.websocket_ping, c, sizeof c));
+	fprintf(f, "  new sessions     confirmed %s; provisional at most %s for "
+	    "%s; per client %s\n",
+	    po->po_sessions.confirm == CONFIRM_FIRST_REQUEST ?
+	    "at the first request" : "when the client returns or goes live",
+	    d, config_print_dur(po->po_sessions.provisional_ttl, a, sizeof a),
+	    e);
 
 	fprintf(f, "  on_unload        grace %s: ",
 	    config_print_secs(po->po_unload_grace, a, sizeof a));
@@ -198,13 +259,14 @@ config_print_summary(const struct policy *po, FILE *f)
 	config_print_action(f, &po->po_expire);
 
 	fprintf(f, "  webhooks         secret %s, timeout %s, %d attempts, "
-	    "backoff %s to %s\n",
+	    "backoff %s to %s, at most %ld pending\n",
 	    po->po_webhooks.secret_file != NULL ?
 	    po->po_webhooks.secret_file : "none",
 	    config_print_dur(po->po_webhooks.timeout, a, sizeof a),
 	    po->po_webhooks.max_attempts,
 	    config_print_dur(po->po_webhooks.backoff_initial, b, sizeof b),
-	    config_print_dur(po->po_webhooks.backoff_max, c, sizeof c));
+	    config_print_dur(po->po_webhooks.backoff_max, c, sizeof c),
+	    po->po_webhooks.max_pending);
 
 	if (po->po_ncache == 0)
 		fprintf(f, "  cache            none\n");

@@ -34,6 +34,8 @@ static const char *const config_words_on_start[] = { "none", "sweep",
     "wipe", NULL };
 static const char *const config_words_level[] = { "error", "warn", "info",
     "debug", NULL };
+static const char *const config_words_confirm[] = { "return",
+    "first_request", NULL };
 static const char *const config_words_format[] = { "text", "json", NULL };
 static const char *const config_words_live[] = { "websocket", "sse", NULL };
 static const char *const config_words_age_by[] = { "atime", "ctime", "mtime",
@@ -1171,6 +1173,9 @@ const struct config_key config_keys[] = {
 	{ "limits", "map", "", NULL, 0, 0, 0, NULL },
 	{ "limits.max_connections", "integer", "10000", config_set_long,
 	    PO(po_limits.max_connections), 1, 1000000, NULL },
+	{ "limits.max_connections_per_client", "integer", "256",
+	    config_set_long, PO(po_limits.max_connections_per_client), 0,
+	    1000000, NULL },
 	{ "limits.header_timeout", "duration", "10s", config_set_duration,
 	    PO(po_limits.header_timeout), 1, MS_MAX, NULL },
 	{ "limits.keepalive_timeout", "duration", "75s", config_set_duration,
@@ -1217,6 +1222,14 @@ const struct config_key config_keys[] = {
 	    config_set_token, PO(po_sessions.forward_header), 0, 0, NULL },
 	{ "sessions.capacity", "integer", "10000", config_set_long,
 	    PO(po_sessions.capacity), 1, 100000000, NULL },
+	{ "sessions.provisional_capacity", "integer", "0", config_set_long,
+	    PO(po_sessions.provisional_capacity), 0, 1000000000, NULL },
+	{ "sessions.provisional_ttl", "duration", "2m", config_set_duration,
+	    PO(po_sessions.provisional_ttl), MS_S, MS_D, NULL },
+	{ "sessions.confirm", "enum", "return", config_set_enum,
+	    PO(po_sessions.confirm), 0, 0, config_words_confirm },
+	{ "sessions.new_per_client", "integer", "120", config_set_long,
+	    PO(po_sessions.new_per_client), 0, 100000000, NULL },
 	{ "sessions.live", "live list", "[websocket, sse]", config_set_live,
 	    0, 0, 16, NULL },
 	{ "sessions.live[].path", "regex", "", config_set_live_path, 0, 0, 0,
@@ -1263,6 +1276,8 @@ const struct config_key config_keys[] = {
 	    PO(po_webhooks.backoff_initial), 1, MS_MAX, NULL },
 	{ "webhooks.backoff.max", "duration", "10m", config_set_duration,
 	    PO(po_webhooks.backoff_max), 1, MS_MAX, NULL },
+	{ "webhooks.max_pending", "integer", "100000", config_set_long,
+	    PO(po_webhooks.max_pending), 1, 100000000, NULL },
 
 	{ "cache", "cache list", "[]", config_set_cache, 0, 0, 256, NULL },
 	{ "cache[].path", "path", "", config_set_path, CE(ce_path), 0, 0,

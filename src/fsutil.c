@@ -80,6 +80,9 @@ struct fsutil_locks {
 struct fsutil_job {
 	TAILQ_ENTRY(fsutil_job)	 fj_entry;
 	char			*fj_path;
+	int64_t			 fj_not_before;	/* wall ms, 0: no rule */
+	int			 fj_older;	/* left alone: made before */
+	struct fsutil_age	 fj_age;
 	fsutil_remove_cb	 fj_cb;
 	void			*fj_arg;
 	int			 fj_error;
@@ -99,6 +102,11 @@ static struct event		*fsutil_doorbell;
 
 static struct metric		*fsutil_m_ok;
 static struct metric		*fsutil_m_failed;
+static struct metric		*fsutil_m_older;
+
+static struct log_limit		 fsutil_log_older = LOG_LIMIT_INIT(
+				    "removals left alone (older than their "
+				    "session)", LOG_LEVEL_WARN);
 static struct metric		*fsutil_m_errors;
 static struct metric		*fsutil_m_files;
 static struct metric		*fsutil_m_bytes;
@@ -513,6 +521,130 @@ fsutil_remove(const char *path, struct fsutil_stats *stats,
 	return (error);
 }
 
+/* An entry's birth time (1) or ctime (0) in wall ms, without following it. */
+static int
+fsutil_born(int dirfd, const char *name, int use_btime, int64_t *ms,
+    mode_t *mode)
+{
+	struct statx	stx;
+	int		flags = AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT;
+
+	if (*name == '\0')
+		flags |= AT_EMPTY_PATH;
+	if (statx(dirfd, name, flags, STATX_TYPE | STATX_BTIME | STATX_CTIME,
+	    &stx) != 0)
+		return (-1);
+	*mode = stx.stx_mode;
+	if (use_btime && (stx.stx_mask & STATX_BTIME)) {
+		*ms = (int64_t)stx.stx_btime.tv_sec * 1000 +
+		    stx.stx_btime.tv_nsec / 1000000;
+		return (1);
+	}
+	*ms = (int64_t)stx.stx_ctime.tv_sec * 1000 +
+	    stx.stx_ctime.tv_nsec / 1000000;
+	return (0);
+}
+
+/*
+ * Whether anything inside the open directory fd was changed before limit
+ * (by ctime); what is the path of fd inside the tree, for the report.
+ */
+static int
+fsutil_older_inside(int fd, const char *what, int64_t limit,
+    struct fsutil_age *fa, int depth, const volatile int *stop)
+{
+	DIR		*d;
+	struct dirent	*de;
+	char		 sub[sizeof fa->fa_what];
+	int64_t		 ms;
+	mode_t		 mode;
+	int		 dfd, sfd, r = 0;
+
+	if (depth >= FSUTIL_MAX_DEPTH)
+		return (0);
+	if ((dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return (-1);
+	if ((d = fdopendir(dfd)) == NULL) {
+		close(dfd);
+		return (-1);
+	}
+	while (r == 0 && (de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (stop != NULL && __atomic_load_n(stop, __ATOMIC_RELAXED))
+			break;
+		if (fsutil_born(fd, de->d_name, 0, &ms, &mode) == -1)
+			continue;	/* gone meanwhile */
+		/* A path too long for the report is cut: it is only told. */
+		if (snprintf(sub, sizeof sub, "%s%s%s", what, *what != '\0' ?
+		    "/" : "", de->d_name) >= (int)sizeof sub)
+			sub[sizeof sub - 1] = '\0';
+		if (ms < limit) {
+			snprintf(fa->fa_what, sizeof fa->fa_what, "%s", sub);
+			fa->fa_ms = ms;
+			fa->fa_by_ctime = 1;
+			r = 1;
+			break;
+		}
+		if (!S_ISDIR(mode) || (sfd = fsutil_openat_dir(fd,
+		    de->d_name)) == -1)
+			continue;
+		r = fsutil_older_inside(sfd, sub, limit, fa, depth + 1, stop);
+		close(sfd);
+		if (r == -1)
+			r = 0;	/* unreadable: the removal will say so */
+	}
+	closedir(d);
+	return (r);
+}
+
+/* Whether path was made before limit (see fsutil.h). */
+int
+fsutil_older(const char *path, int64_t limit, int use_btime,
+    struct fsutil_age *fa, const volatile int *stop)
+{
+	const char	*base;
+	char		 name[NAME_MAX + 1];
+	int64_t		 ms;
+	mode_t		 mode;
+	size_t		 len;
+	int		 fd, sfd, by, r = 0;
+
+	memset(fa, 0, sizeof *fa);
+	if ((fd = fsutil_open_parent(path, &base)) == -1)
+		return (errno == ENOENT ? 0 : -1);
+	len = strcspn(base, "/");
+	if (len > NAME_MAX) {
+		close(fd);
+		errno = ENAMETOOLONG;
+		return (-1);
+	}
+	memcpy(name, base, len);
+	name[len] = '\0';
+	if ((by = fsutil_born(fd, name, use_btime, &ms, &mode)) == -1) {
+		r = errno == ENOENT ? 0 : -1;
+		close(fd);
+		return (r);
+	}
+	if (ms < limit) {
+		fa->fa_ms = ms;
+		fa->fa_by_ctime = by == 0;
+		close(fd);
+		return (1);
+	}
+	/* A birth time answers for the tree; a ctime only for itself. */
+	if (by == 0 && S_ISDIR(mode) && (sfd = fsutil_openat_dir(fd,
+	    name)) != -1) {
+		r = fsutil_older_inside(sfd, "", limit, fa, 0, stop);
+		close(sfd);
+		if (r == -1)
+			r = 0;
+	}
+	close(fd);
+	return (r);
+}
+
 /* Nice 10 and the lowest best-effort I/O level for this thread only. */
 void
 fsutil_thread_background(void)
@@ -544,8 +676,13 @@ fsutil_main(void *arg)
 		TAILQ_REMOVE(&fsutil_todo, fj, fj_entry);
 		pthread_mutex_unlock(&fsutil_lock);
 
-		fj->fj_error = fsutil_remove(fj->fj_path, &fj->fj_stats,
-		    &fsutil_stop);
+		if (fj->fj_not_before > 0 && fsutil_older(fj->fj_path,
+		    fj->fj_not_before - FSUTIL_BIRTH_SLACK_MS, 1, &fj->fj_age,
+		    &fsutil_stop) == 1)
+			fj->fj_older = 1;
+		else
+			fj->fj_error = fsutil_remove(fj->fj_path,
+			    &fj->fj_stats, &fsutil_stop);
 
 		pthread_mutex_lock(&fsutil_lock);
 		TAILQ_INSERT_TAIL(&fsutil_done, fj, fj_entry);
@@ -555,16 +692,47 @@ fsutil_main(void *arg)
 	return (NULL);
 }
 
+/* Wall ms as "2026-11-23T09:12:01.000Z". */
+static void
+fsutil_time(int64_t ms, char *buf, size_t len)
+{
+	struct tm	tm;
+	time_t		t = (time_t)(ms / 1000);
+
+	gmtime_r(&t, &tm);
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+}
+
 /* Account for one finished removal, log it and call its callback. */
 static void
 fsutil_finish(struct fsutil_job *fj)
 {
 	struct fsutil_stats	*fs = &fj->fj_stats;
+	char			 made[64], began[64], what[300];
 
 	metrics_add(fsutil_m_files, fs->fs_files + fs->fs_dirs);
 	metrics_add(fsutil_m_bytes, fs->fs_bytes);
 	metrics_add(fsutil_m_errors, fs->fs_errors);
-	if (fj->fj_error == 0) {
+	if (fj->fj_older) {
+		metrics_inc(fsutil_m_older);
+		if (log_limit(&fsutil_log_older)) {
+			fsutil_time(fj->fj_age.fa_ms, made, sizeof made);
+			fsutil_time(fj->fj_not_before, began, sizeof began);
+			if (fj->fj_age.fa_what[0] != '\0')
+				snprintf(what, sizeof what, "it holds %s, "
+				    "changed", fj->fj_age.fa_what);
+			else
+				snprintf(what, sizeof what, "it was %s",
+				    fj->fj_age.fa_by_ctime ? "changed" :
+				    "made");
+			log_warn("remove %s: left alone: %s at %s, before its "
+			    "session began at %s (%s)", fj->fj_path, what, made,
+			    began, fj->fj_age.fa_by_ctime ? "by ctime: the file "
+			    "system keeps no birth time" : "by birth time");
+		}
+	} else if (fj->fj_error == 0) {
 		metrics_inc(fsutil_m_ok);
 		log_debug("removed %s: %llu files, %llu directories, "
 		    "%llu bytes", fj->fj_path,
@@ -642,6 +810,8 @@ fsutil_start_thread(char **cause)
 	    "result=\"ok\"", "Directory removals (on_unload/on_expire remove)");
 	fsutil_m_failed = metrics_counter("janitor_removals_total",
 	    "result=\"error\"", "Directory removals (on_unload/on_expire remove)");
+	fsutil_m_older = metrics_counter("janitor_removals_total",
+	    "result=\"older\"", "Directory removals (on_unload/on_expire remove)");
 	fsutil_m_errors = metrics_counter("janitor_remove_errors_total", NULL,
 	    "Entries that a removal could not remove");
 	fsutil_m_files = metrics_counter("janitor_remove_entries_total", NULL,
@@ -714,7 +884,8 @@ fsutil_stop_thread(void)
 
 /* Queue the removal of path; cb runs on the loop when it is done. */
 int
-fsutil_remove_async(const char *path, fsutil_remove_cb cb, void *arg)
+fsutil_remove_async(const char *path, int64_t not_before, fsutil_remove_cb cb,
+    void *arg)
 {
 	struct fsutil_job	*fj;
 
@@ -722,6 +893,7 @@ fsutil_remove_async(const char *path, fsutil_remove_cb cb, void *arg)
 		return (-1);
 	fj = xcalloc(1, sizeof *fj);
 	fj->fj_path = xstrdup(path);
+	fj->fj_not_before = not_before;
 	fj->fj_cb = cb;
 	fj->fj_arg = arg;
 	fsutil_inflight++;

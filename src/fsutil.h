@@ -45,6 +45,13 @@ struct fsutil_stat {
 	int		fst_mount_root;	/* known to be a mount point */
 };
 
+/*
+ * How much earlier than its session a removal target may have been made
+ * and still count as the session's: file systems stamp times from a
+ * coarse clock (a tick behind), and a few ms of clock skew are common.
+ */
+#define FSUTIL_BIRTH_SLACK_MS	1000
+
 /* Start and stop the removal worker; 0 or -1 with *cause. */
 int	fsutil_start_thread(char **cause);
 void	fsutil_stop_thread(void);
@@ -53,12 +60,36 @@ void	fsutil_stop_thread(void);
  * Queue the recursive removal of absolute path.  cb runs on the event loop
  * when it is done with error 0 or an errno (a missing path is not an
  * error).  Returns 0, or -1 when the worker is not running (cb not called).
+ *
+ * With not_before (wall ms; 0: no such rule) the path is removed only if
+ * it was made after that moment (less FSUTIL_BIRTH_SLACK_MS): by its birth
+ * time (statx) where the file system keeps one, else by its ctime and the
+ * ctime of everything in it at the moment of removal.  An older one is
+ * left alone, logged with the reason and counted; cb gets error 0, as
+ * nothing more is to be done.
  * A stopping daemon waits (up to limits.shutdown_timeout) for queued
  * removals; fsutil_stop_thread() then interrupts the running one, and a
  * removal that did not finish gets no callback at all: the caller keeps it
  * pending and asks again at the next start.
  */
-int	fsutil_remove_async(const char *path, fsutil_remove_cb cb, void *arg);
+int	fsutil_remove_async(const char *path, int64_t not_before,
+	    fsutil_remove_cb cb, void *arg);
+
+/* What fsutil_older() found: the entry, its time and which time it was. */
+struct fsutil_age {
+	char	fa_what[256];		/* the entry, relative to the path */
+	int64_t	fa_ms;			/* its birth or change time */
+	int	fa_by_ctime;		/* no birth time: ctime was used */
+};
+
+/*
+ * Whether absolute path was made before limit (wall ms), by the rule of
+ * fsutil_remove_async(): 1 (fa filled), 0 (made since, or missing), or -1
+ * with errno.  use_btime 0 makes it use ctimes as if there were no birth
+ * time (tests).
+ */
+int	fsutil_older(const char *path, int64_t limit, int use_btime,
+	    struct fsutil_age *fa, const volatile int *stop);
 
 /*
  * Remove absolute path recursively, now, on the calling thread.  Returns 0

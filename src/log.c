@@ -15,12 +15,18 @@
 #include <event2/event.h>
 #include <jansson.h>
 
+#include "clock.h"
 #include "log.h"
 
 static int	log_level = LOG_LEVEL_INFO;
 static int	log_json;
 
 static const char *log_names[] = { "error", "warn", "info", "debug" };
+
+static struct log_limit	*log_limits_due;	/* summaries to write */
+static struct event	*log_limit_ev;
+
+static void	log_limit_arm(void);
 
 /* Set the threshold and the format. */
 void
@@ -117,6 +123,115 @@ log_msg(int level, const char *fmt, ...)
 	va_start(ap, fmt);
 	log_vmsg(level, fmt, ap);
 	va_end(ap);
+}
+
+/* Write one limiter's summary, if lines were held back. */
+static void
+log_limit_summary(struct log_limit *ll)
+{
+	if (ll->ll_held > 0)
+		log_msg(ll->ll_level, "%s: %llu more line%s like %s in that "
+		    "second, not logged", ll->ll_what,
+		    (unsigned long long)ll->ll_held, ll->ll_held == 1 ? "" :
+		    "s", ll->ll_held == 1 ? "it" : "them");
+	ll->ll_held = 0;
+}
+
+/* Whether a line of this kind may be written now; 0: counted instead. */
+int
+log_limit(struct log_limit *ll)
+{
+	int64_t	sec = clock_coarse_ms() / 1000;
+
+	if (sec != ll->ll_sec) {
+		/* A new second: what the last one held back is told first. */
+		log_limit_summary(ll);
+		ll->ll_sec = sec;
+		ll->ll_lines = 0;
+	}
+	if (ll->ll_lines < LOG_LIMIT_BURST) {
+		ll->ll_lines++;
+		return (1);
+	}
+	if (ll->ll_held++ == 0 && !ll->ll_due) {
+		ll->ll_due = 1;
+		ll->ll_next = log_limits_due;
+		log_limits_due = ll;
+		log_limit_arm();
+	}
+	return (0);
+}
+
+/* Write every summary whose second is over (or all, at exit). */
+static void
+log_limit_run(int all)
+{
+	struct log_limit	*ll, **pp;
+	int64_t			 sec = clock_coarse_ms() / 1000;
+
+	for (pp = &log_limits_due; (ll = *pp) != NULL; ) {
+		if (!all && ll->ll_sec == sec && ll->ll_held > 0) {
+			pp = &ll->ll_next;
+			continue;
+		}
+		*pp = ll->ll_next;
+		ll->ll_due = 0;
+		log_limit_summary(ll);
+	}
+	if (log_limits_due != NULL)
+		log_limit_arm();
+}
+
+/* The summaries' timer. */
+static void
+log_limit_cb(evutil_socket_t fd, short events, void *arg)
+{
+	(void)fd;
+	(void)events;
+	(void)arg;
+	log_limit_run(0);
+}
+
+/* Arm the summaries' timer for the start of the next second. */
+static void
+log_limit_arm(void)
+{
+	struct timeval	tv;
+	int64_t		ms = 1000 - clock_coarse_ms() % 1000 + 10;
+
+	if (log_limit_ev == NULL || evtimer_pending(log_limit_ev, NULL))
+		return;
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(log_limit_ev, &tv);
+}
+
+/* Write every summary now. */
+void
+log_limit_flush(void)
+{
+	log_limit_run(1);
+}
+
+/* Let a timer on base write the summaries each second. */
+void
+log_limit_attach(struct event_base *base)
+{
+	if (log_limit_ev == NULL &&
+	    (log_limit_ev = evtimer_new(base, log_limit_cb, NULL)) == NULL)
+		fatal_oom();
+	if (log_limits_due != NULL)
+		log_limit_arm();
+}
+
+/* Write what is due and drop the timer (at exit). */
+void
+log_limit_detach(void)
+{
+	log_limit_flush();
+	if (log_limit_ev != NULL)
+		event_free(log_limit_ev);
+	log_limit_ev = NULL;
 }
 
 /* Log and exit 1. */

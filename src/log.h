@@ -6,6 +6,9 @@
 #define JANITOR_LOG_H
 
 #include <stdarg.h>
+#include <stdint.h>
+
+struct event_base;
 
 #define LOG_LEVEL_ERROR	0
 #define LOG_LEVEL_WARN	1
@@ -33,6 +36,33 @@ void	log_vmsg(int level, const char *fmt, va_list ap);
 	if (log_enabled(LOG_LEVEL_DEBUG))				\
 		log_msg(LOG_LEVEL_DEBUG, __VA_ARGS__);			\
 } while (0)
+
+/*
+ * A rate limit for one kind of line that a flood could multiply (evictions,
+ * expiries, refusals): at most LOG_LIMIT_BURST such lines a second are
+ * written; the others are counted, and one summary line tells how many when
+ * that second is over.  For the event loop's thread only.
+ */
+#define LOG_LIMIT_BURST	5
+
+struct log_limit {
+	const char		*ll_what;	/* names the lines in the summary */
+	int			 ll_level;
+	int64_t			 ll_sec;	/* the second counted (coarse) */
+	unsigned		 ll_lines;	/* lines written in it */
+	uint64_t		 ll_held;	/* lines held back in it */
+	struct log_limit	*ll_next;	/* on the list of summaries due */
+	int			 ll_due;
+};
+#define LOG_LIMIT_INIT(what, level)	{ (what), (level), 0, 0, 0, NULL, 0 }
+
+/* Whether a line of this kind may be written now; 0: it is counted. */
+int	log_limit(struct log_limit *);
+
+/* Write the summaries that are due (a timer on base does it each second). */
+void	log_limit_flush(void);
+void	log_limit_attach(struct event_base *);
+void	log_limit_detach(void);
 
 /* Log at error level and exit 1: only at start-up or for broken invariants. */
 void	fatal(const char *fmt, ...)

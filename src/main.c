@@ -11,6 +11,7 @@
 #include <event2/thread.h>
 
 #include "admin.h"
+#include "client.h"
 #include "clock.h"
 #include "config.h"
 #include "config_job.h"
@@ -22,6 +23,7 @@
 #include "proxy.h"
 #include "rx.h"
 #include "session.h"
+#include "sessionkey.h"
 #include "store.h"
 #include "sweep.h"
 #include "systemd.h"
@@ -56,10 +58,11 @@ main_usage(FILE *f)
 static void
 main_status_text(char *buf, size_t len)
 {
-	snprintf(buf, len, "sessions: %zu live, %zu idle, %zu unloaded; "
-	    "webhook queue: %zu",
+	snprintf(buf, len, "sessions: %zu live, %zu idle, %zu unloaded, %zu "
+	    "provisional; webhook queue: %zu",
 	    session_count_state(SESSION_LIVE), session_count_state(SESSION_IDLE),
-	    session_count_state(SESSION_UNLOADED), webhook_pending());
+	    session_count_state(SESSION_UNLOADED),
+	    session_count_state(SESSION_PROVISIONAL), webhook_pending());
 }
 
 /* Refresh the STATUS= line every few seconds. */
@@ -195,6 +198,7 @@ main(int argc, char **argv)
 		fatal("libevent: cannot create the event base");
 	daemon_init(base, po);
 	rx_init();
+	log_limit_attach(base);
 	/*
 	 * Watch signals before the modules start, so a SIGTERM during start-up
 	 * waits for the loop instead of killing a half-started daemon.
@@ -206,6 +210,8 @@ main(int argc, char **argv)
 	}
 
 	if (store_open(po->po_state_dir, &cause) != 0)
+		fatal("%s", cause);
+	if (sessionkey_secret_init(po->po_state_dir, &cause) != 0)
 		fatal("%s", cause);
 	if (session_init(&cause) != 0)
 		fatal("%s", cause);
@@ -249,7 +255,9 @@ main(int argc, char **argv)
 	webhook_free();
 	policy_free();
 	session_free();
+	client_free();
 	store_close();
+	log_limit_detach();
 	metrics_free();
 	daemon_free();
 	rx_thread_free();

@@ -33,6 +33,12 @@
 static struct metric	*policy_m_refused;
 static int		 policy_attached;
 
+/* A flood of expiries must not become a flood of log lines. */
+static struct log_limit	 policy_log_events[2] = {
+	LOG_LIMIT_INIT("session unloads", LOG_LEVEL_INFO),
+	LOG_LIMIT_INIT("session expiries", LOG_LEVEL_INFO),
+};
+
 static void	policy_retry_cb(evutil_socket_t, short, void *);
 
 /* Whether key is a valid session key. */
@@ -116,6 +122,7 @@ policy_removed_cb(const char *path, int error, void *arg)
 struct policy_rm {
 	int64_t			 pr_id;
 	char			*pr_path;
+	int64_t			 pr_not_before;
 	struct policy_rm	*pr_next;
 };
 
@@ -124,12 +131,12 @@ static struct event	*policy_retry_ev;
 
 /* Hand a removal to the worker, or keep it for a little later. */
 static void
-policy_submit(int64_t id, const char *path)
+policy_submit(int64_t id, const char *path, int64_t not_before)
 {
 	struct policy_rm	*pr;
 	struct timeval		 tv = { 0, 100 * 1000 };
 
-	if (fsutil_remove_async(path, policy_removed_cb,
+	if (fsutil_remove_async(path, not_before, policy_removed_cb,
 	    (void *)(intptr_t)id) == 0)
 		return;
 	/*
@@ -140,6 +147,7 @@ policy_submit(int64_t id, const char *path)
 	pr = xcalloc(1, sizeof *pr);
 	pr->pr_id = id;
 	pr->pr_path = xstrdup(path);
+	pr->pr_not_before = not_before;
 	pr->pr_next = policy_deferred;
 	policy_deferred = pr;
 	if (policy_retry_ev == NULL &&
@@ -163,17 +171,21 @@ policy_retry_cb(evutil_socket_t fd, short events, void *arg)
 	policy_deferred = NULL;
 	for (; pr != NULL; pr = next) {
 		next = pr->pr_next;
-		policy_submit(pr->pr_id, pr->pr_path);
+		policy_submit(pr->pr_id, pr->pr_path, pr->pr_not_before);
 		free(pr->pr_path);
 		free(pr);
 	}
 }
 
-/* Record a removal as pending and hand it to the worker. */
+/*
+ * Record a removal as pending and hand it to the worker: only what was
+ * made since the session began is removed (not_before), so a key that
+ * names a directory the app had before never gets it removed.
+ */
 static void
-policy_remove(const char *path)
+policy_remove(const char *path, int64_t not_before)
 {
-	policy_submit(store_removal_add(path), path);
+	policy_submit(store_removal_add(path, not_before), path, not_before);
 }
 
 /* The event sink. */
@@ -203,16 +215,19 @@ policy_event(const struct jevent *ev, void *arg)
 			metrics_inc(policy_m_refused);
 			continue;
 		}
-		policy_remove(path);
+		policy_remove(path, ev->je_created_at);
 		nremove++;
 	}
 	if (ac->ac_webhook != NULL && *ac->ac_webhook != '\0')
 		webhook_enqueue(ev, ac->ac_webhook);
 	/* The same words session.c logs when no sink is attached. */
-	log_info("session %s: %s (%s): %zu removal%s, %s", ev->je_session,
-	    jevent_type_name(ev->je_type), jevent_reason_name(ev->je_reason),
-	    nremove, nremove == 1 ? "" : "s",
-	    ac->ac_webhook != NULL ? "webhook queued" : "no webhook");
+	if (log_enabled(LOG_LEVEL_INFO) && log_limit(
+	    &policy_log_events[ev->je_type == JEVENT_UNLOAD ? 0 : 1]))
+		log_info("session %s: %s (%s): %zu removal%s, %s",
+		    ev->je_session, jevent_type_name(ev->je_type),
+		    jevent_reason_name(ev->je_reason), nremove,
+		    nremove == 1 ? "" : "s", ac->ac_webhook != NULL ?
+		    "webhook queued" : "no webhook");
 }
 
 /* session.c's persistence callback: queue the durable part for the store. */
@@ -242,11 +257,11 @@ policy_restore_cb(const struct session_rec *sr, void *arg)
 
 /* Run again a removal that was pending when the last run ended. */
 static void
-policy_resume_cb(int64_t id, const char *path, void *arg)
+policy_resume_cb(int64_t id, const char *path, int64_t not_before, void *arg)
 {
 	size_t	*n = arg;
 
-	policy_submit(id, path);
+	policy_submit(id, path, not_before);
 	(*n)++;
 }
 

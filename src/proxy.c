@@ -40,6 +40,7 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 
+#include "client.h"
 #include "clock.h"
 #include "config.h"
 #include "daemon.h"
@@ -106,6 +107,7 @@ struct proxy_xchg {
 struct proxy_conn {
 	uint64_t		 c_id;
 	struct policy		*c_po;
+	struct client		*c_client;	/* per-client count, or NULL */
 	struct sock		*c_cs;
 	char			 c_peer[64];
 	int64_t			 c_start;
@@ -148,6 +150,13 @@ static struct metric		*proxy_m_class[6];
 static struct metric		*proxy_m_kind[3];
 static struct metric		*proxy_m_uperr;
 static struct metric		*proxy_m_forwarded;
+static struct metric		*proxy_m_refused_all;
+static struct metric		*proxy_m_refused_client;
+
+static struct log_limit		 proxy_log_refused = LOG_LIMIT_INIT(
+				    "connections refused over "
+				    "limits.max_connections_per_client",
+				    LOG_LEVEL_WARN);
 
 static void	proxy_client_head(struct sock *, void *);
 static void	proxy_ws_dead(void *, const char *);
@@ -372,6 +381,8 @@ proxy_close(struct proxy_conn *c, const char *msg)
 	http_parse_clear(&c->c_resp);
 	metrics_dec(proxy_m_kind[c->c_kind]);
 	config_unref(c->c_po);
+	client_conn_close(c->c_client);
+	c->c_client = NULL;
 	TAILQ_REMOVE(&proxy_live, c, c_entry);
 	proxy_nconns--;
 	TAILQ_INSERT_TAIL(&proxy_dead, c, c_entry);
@@ -1388,12 +1399,43 @@ proxy_timer(evutil_socket_t fd, short events, void *arg)
 	}
 }
 
+/*
+ * A client over limits.max_connections_per_client: a 503 written at once
+ * and the socket closed, before anything is allocated for it, so a flood
+ * of connections costs little and logs a few lines a second.
+ */
+static void
+proxy_refuse(int fd, struct sockaddr *sa, const struct policy *po)
+{
+	static const char	 resp[] = "HTTP/1.1 503 Service Unavailable\r\n"
+	    "Content-Type: text/plain\r\nContent-Length: 38\r\n"
+	    "Connection: close\r\n\r\n"
+	    "too many connections from this client\n";
+	char			 peer[64];
+
+	metrics_inc(proxy_m_refused_client);
+	if (log_limit(&proxy_log_refused)) {
+		if (inet_ntop(sa->sa_family, sa->sa_family == AF_INET ?
+		    (void *)&((struct sockaddr_in *)sa)->sin_addr :
+		    (void *)&((struct sockaddr_in6 *)sa)->sin6_addr, peer,
+		    sizeof peer) == NULL)
+			snprintf(peer, sizeof peer, "?");
+		log_warn("client %s: more than %ld connections "
+		    "(limits.max_connections_per_client), refusing one", peer,
+		    po->po_limits.max_connections_per_client);
+	}
+	/* A fresh socket has room for this; a short write just loses it. */
+	(void)!write(fd, resp, sizeof resp - 1);
+	close(fd);
+}
+
 /* A new client connection. */
 static void
 proxy_accept(int fd, struct sockaddr *sa, int socklen, void *arg)
 {
 	struct policy		*po = daemon_policy();
 	struct proxy_conn	*c;
+	struct client		*cl = NULL;
 	int			 one = 1;
 
 	(void)socklen;
@@ -1402,7 +1444,19 @@ proxy_accept(int fd, struct sockaddr *sa, int socklen, void *arg)
 		close(fd);
 		return;
 	}
+	/*
+	 * A trusted proxy's connections carry many clients: it limits them
+	 * (nginx: limit_conn); the address counted is everyone else's.
+	 */
+	if ((sa->sa_family == AF_INET || sa->sa_family == AF_INET6) &&
+	    !config_cidr_match(po->po_trusted, po->po_ntrusted, sa) &&
+	    client_conn_open(sa, po->po_limits.max_connections_per_client,
+	    &cl) != 0) {
+		proxy_refuse(fd, sa, po);
+		return;
+	}
 	c = xcalloc(1, sizeof *c);
+	c->c_client = cl;
 	c->c_id = ++proxy_next_id;
 	c->c_po = config_ref(po);
 	c->c_start = clock_mono_ms();
@@ -1439,6 +1493,7 @@ proxy_accept(int fd, struct sockaddr *sa, int socklen, void *arg)
 	sock_enable(c->c_cs, EV_READ);
 	if (po->po_limits.max_connections > 0 &&
 	    proxy_nconns > po->po_limits.max_connections) {
+		metrics_inc(proxy_m_refused_all);
 		proxy_error(c, 503, "too many connections");
 		return;
 	}
@@ -1550,6 +1605,12 @@ proxy_metrics(void)
 	    "Exchanges that failed because of the upstream.");
 	proxy_m_forwarded = metrics_counter("janitor_upstream_requests_total",
 	    NULL, "Requests forwarded to the upstream in full.");
+	proxy_m_refused_all = metrics_counter(
+	    "janitor_connections_refused_total", "reason=\"max_connections\"",
+	    "Client connections answered 503 at once, by the limit hit.");
+	proxy_m_refused_client = metrics_counter(
+	    "janitor_connections_refused_total", "reason=\"per_client\"",
+	    "Client connections answered 503 at once, by the limit hit.");
 }
 
 /* Start relaying. */

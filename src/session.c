@@ -3,8 +3,18 @@
  * its timers.
  *
  * The table is a chained hash keyed with SipHash (keys come from clients),
- * sized from sessions.capacity so that it does not rehash under load.  A
- * list in order of last activity gives capacity its victim in O(1).
+ * sized from sessions.capacity so that it does not rehash under load.
+ *
+ * A session made by a request is provisional until its client proves to
+ * be a browser: it comes back with the key, or opens a live channel.  A
+ * provisional session lives in memory only, in its own list in order of
+ * creation, which is also the order in which provisional_ttl and
+ * provisional_capacity drop them (no event, no removal, nothing stored),
+ * so both cost O(1) and a flood of requests that never return never
+ * touches the disk.  Confirmed sessions are on the list in order of last
+ * activity (the admin API's order) and, while not live, on a second one in
+ * the same order that gives capacity its victim in O(1): a live session is
+ * never evicted.
  *
  * Timers live in one hashed timing wheel: 65536 slots of 100 ms, about 1.8
  * hours a turn.  A session sits in at most one slot, filed under the
@@ -19,7 +29,6 @@
  * million sessions expiring at once never stall the loop.
  */
 #include <sys/queue.h>
-#include <sys/random.h>
 
 #include <errno.h>
 #include <stdlib.h>
@@ -39,6 +48,7 @@
 #include "sessionapi.h"
 #include "sessionhook.h"
 #include "sessionkey.h"
+#include "siphash.h"
 
 #define SESSION_TICK_MS		100
 #define SESSION_SLOTS		65536		/* a power of two */
@@ -53,10 +63,14 @@
 #define SF_GONE			0x08
 #define SF_WHEEL		0x10
 #define SF_UNSTORED		0x20	/* created; its first commit pending */
+#define SF_PROVISIONAL		0x40	/* in memory only, until confirmed */
 
 struct session {
 	struct session		*s_hnext;	/* hash chain */
-	TAILQ_ENTRY(session)	 s_lru;		/* by last activity */
+	uint64_t		 s_hash;	/* of its key */
+	TAILQ_ENTRY(session)	 s_lru;		/* by last activity (confirmed)
+						   or creation (provisional) */
+	TAILQ_ENTRY(session)	 s_evict;	/* confirmed, not live */
 	LIST_ENTRY(session)	 s_wheel;	/* timer slot */
 	int64_t			 s_deadline;	/* mono ms filed under */
 	int64_t			 s_created;	/* wall ms */
@@ -64,6 +78,7 @@ struct session {
 	int64_t			 s_active;	/* mono ms of last activity */
 	int64_t			 s_mark;	/* mono ms of last close or unload */
 	int64_t			 s_persisted;	/* mono ms of last persist */
+	uint64_t		 s_order;	/* place on its list, ascending */
 	uint64_t		 s_requests;
 	uint32_t		 s_channels;
 	uint32_t		 s_refs;
@@ -78,10 +93,14 @@ LIST_HEAD(session_slot, session);
 
 static struct session		**session_buckets;
 static size_t			  session_nbuckets;	/* a power of two */
-static size_t			  session_nsessions;
-static size_t			  session_nstate[3];
+static size_t			  session_nsessions;	/* confirmed */
+static size_t			  session_nprov;	/* provisional */
+static size_t			  session_nstate[4];
 static uint64_t			  session_sipkey[2];
+static uint64_t			  session_next_order = 1;
 static struct session_lru	  session_lru = TAILQ_HEAD_INITIALIZER(session_lru);
+static struct session_lru	  session_prov = TAILQ_HEAD_INITIALIZER(session_prov);
+static TAILQ_HEAD(, session)	  session_evict = TAILQ_HEAD_INITIALIZER(session_evict);
 
 static struct session_slot	 *session_slots;
 static int64_t			  session_cursor;	/* next tick to run */
@@ -98,53 +117,30 @@ static session_persist_cb	  session_persist_fn;
 static void			 *session_persist_arg;
 
 static struct metric		 *session_m_created;
+static struct metric		 *session_m_provisional;
+static struct metric		 *session_m_dropped_ttl;
+static struct metric		 *session_m_dropped_cap;
+static struct metric		 *session_m_refused;
 static struct metric		 *session_m_unloads;
 static struct metric		 *session_m_expired[JREASON_ADMIN + 1];
+
+static struct log_limit		  session_log_refused = LOG_LIMIT_INIT(
+				    "sessions not tracked (every session is live)",
+				    LOG_LEVEL_WARN);
 
 static void	session_schedule(struct session *);
 static void	session_arm(void);
 static void	session_arm_at(int64_t);
+static void	session_arm_provisional(void);
+static int64_t	session_tick_of(int64_t);
 
-/* One SipHash round. */
-#define SIPROUND do {							\
-	v0 += v1; v1 = v1 << 13 | v1 >> 51; v1 ^= v0;			\
-	v0 = v0 << 32 | v0 >> 32;					\
-	v2 += v3; v3 = v3 << 16 | v3 >> 48; v3 ^= v2;			\
-	v0 += v3; v3 = v3 << 21 | v3 >> 43; v3 ^= v0;			\
-	v2 += v1; v1 = v1 << 17 | v1 >> 47; v1 ^= v2;			\
-	v2 = v2 << 32 | v2 >> 32;					\
-} while (0)
-
-/* SipHash-2-4 of a key with the process's secret: clients choose keys. */
-static uint64_t
-session_hash(const char *s, size_t len)
+/* How long a provisional session is kept. */
+static int64_t
+session_prov_ttl(void)
 {
-	uint64_t	v0 = 0x736f6d6570736575ULL ^ session_sipkey[0];
-	uint64_t	v1 = 0x646f72616e646f6dULL ^ session_sipkey[1];
-	uint64_t	v2 = 0x6c7967656e657261ULL ^ session_sipkey[0];
-	uint64_t	v3 = 0x7465646279746573ULL ^ session_sipkey[1];
-	uint64_t	m, b = (uint64_t)len << 56;
-	size_t		i, left = len & 7;
+	msec_t	ttl = daemon_policy()->po_sessions.provisional_ttl;
 
-	for (i = 0; i + 8 <= len; i += 8) {
-		memcpy(&m, s + i, 8);
-		v3 ^= m;
-		SIPROUND;
-		SIPROUND;
-		v0 ^= m;
-	}
-	for (; left > 0; left--)
-		b |= (uint64_t)(unsigned char)s[i + left - 1] << (8 * (left - 1));
-	v3 ^= b;
-	SIPROUND;
-	SIPROUND;
-	v0 ^= b;
-	v2 ^= 0xff;
-	SIPROUND;
-	SIPROUND;
-	SIPROUND;
-	SIPROUND;
-	return (v0 ^ v1 ^ v2 ^ v3);
+	return (ttl > 0 ? ttl : 2 * 60 * 1000);
 }
 
 /* Real elapsed nanoseconds since *start (the loop-stall budget, not policy). */
@@ -162,6 +158,8 @@ session_elapsed_ns(const struct timespec *start)
 enum session_state
 session_state(const struct session *s)
 {
+	if (s->s_flags & SF_PROVISIONAL)
+		return (SESSION_PROVISIONAL);
 	if (s->s_channels > 0)
 		return (SESSION_LIVE);
 	if (s->s_flags & SF_UNLOADED)
@@ -169,7 +167,7 @@ session_state(const struct session *s)
 	return (SESSION_IDLE);
 }
 
-/* "idle", "live" or "unloaded". */
+/* "idle", "live", "unloaded" or "provisional". */
 const char *
 session_state_name(enum session_state st)
 {
@@ -178,6 +176,8 @@ session_state_name(enum session_state st)
 		return ("live");
 	case SESSION_UNLOADED:
 		return ("unloaded");
+	case SESSION_PROVISIONAL:
+		return ("provisional");
 	default:
 		return ("idle");
 	}
@@ -214,6 +214,37 @@ int
 session_gone(const struct session *s)
 {
 	return ((s->s_flags & SF_GONE) != 0);
+}
+
+/* The session's place in the order of its list. */
+uint64_t
+session_order(const struct session *s)
+{
+	return (s->s_order);
+}
+
+/* The most recent session of a list: confirmed or provisional ones. */
+struct session *
+session_newest(int provisional)
+{
+	return (TAILQ_LAST(provisional ? &session_prov : &session_lru,
+	    session_lru));
+}
+
+/* The one before s on its list, or NULL. */
+struct session *
+session_older(struct session *s)
+{
+	if (s->s_flags & SF_GONE)
+		return (NULL);
+	return (TAILQ_PREV(s, session_lru, s_lru));
+}
+
+/* Wall ms when the session began. */
+int64_t
+session_created(const struct session *s)
+{
+	return (s->s_created);
 }
 
 /* Whether the session's creation is known to be committed. */
@@ -285,28 +316,43 @@ session_emit(struct session *s, enum jevent_type type,
 		    jevent_type_name(type), jevent_reason_name(reason));
 }
 
-/* The bucket a key belongs to. */
-static struct session **
-session_bucket(const char *key, size_t len)
+/* The hash of a key. */
+static uint64_t
+session_hash(const char *key, size_t len)
 {
-	return (&session_buckets[session_hash(key, len) &
-	    (session_nbuckets - 1)]);
+	return (siphash(session_sipkey, key, len));
+}
+
+/* The bucket of a hash. */
+static struct session **
+session_bucket(uint64_t h)
+{
+	return (&session_buckets[h & (session_nbuckets - 1)]);
+}
+
+/* Find a session by key and its hash, or NULL. */
+static struct session *
+session_lookup(const char *key, size_t len, uint64_t h)
+{
+	struct session	*s;
+
+	if (session_buckets == NULL)
+		return (NULL);
+	for (s = *session_bucket(h); s != NULL; s = s->s_hnext) {
+		if (s->s_hash == h && s->s_keylen == len &&
+		    memcmp(s->s_key, key, len) == 0)
+			return (s);
+	}
+	return (NULL);
 }
 
 /* Find a session by key, or NULL. */
 struct session *
 session_find(const char *key)
 {
-	struct session	*s;
-	size_t		 len = strlen(key);
+	size_t	len = strlen(key);
 
-	if (session_buckets == NULL)
-		return (NULL);
-	for (s = *session_bucket(key, len); s != NULL; s = s->s_hnext) {
-		if (s->s_keylen == len && memcmp(s->s_key, key, len) == 0)
-			return (s);
-	}
-	return (NULL);
+	return (session_lookup(key, len, session_hash(key, len)));
 }
 
 /* Double the buckets (only when capacity is unlimited or above the size). */
@@ -321,7 +367,7 @@ session_grow(void)
 	for (i = 0; i < n; i++) {
 		for (s = old[i]; s != NULL; s = next) {
 			next = s->s_hnext;
-			b = session_bucket(s->s_key, s->s_keylen);
+			b = session_bucket(s->s_hash);
 			s->s_hnext = *b;
 			*b = s;
 		}
@@ -335,8 +381,7 @@ session_unhash(struct session *s)
 {
 	struct session	**p;
 
-	for (p = session_bucket(s->s_key, s->s_keylen); *p != NULL;
-	    p = &(*p)->s_hnext) {
+	for (p = session_bucket(s->s_hash); *p != NULL; p = &(*p)->s_hnext) {
 		if (*p == s) {
 			*p = s->s_hnext;
 			return;
@@ -437,17 +482,33 @@ session_schedule(struct session *s)
 	session_wheel_insert(s, d);
 }
 
-/* Mark activity now: last seen, and the end of the activity list. */
+/* Whether s is on the list capacity evicts from: confirmed, not live. */
+static int
+session_evictable(const struct session *s)
+{
+	return ((s->s_flags & (SF_GONE | SF_PROVISIONAL)) == 0 &&
+	    s->s_channels == 0);
+}
+
+/*
+ * Mark activity now: last seen, and the end of the activity lists.  A
+ * provisional session stays where it is: its lifetime runs from its birth.
+ */
 static void
 session_touch(struct session *s, int64_t now)
 {
-	s->s_active = now;
 	s->s_seen = clock_wall_ms();
-	if (!(s->s_flags & SF_GONE)) {
-		if (session_resched == s)
-			session_resched = TAILQ_NEXT(s, s_lru);
-		TAILQ_REMOVE(&session_lru, s, s_lru);
-		TAILQ_INSERT_TAIL(&session_lru, s, s_lru);
+	if (s->s_flags & (SF_GONE | SF_PROVISIONAL))
+		return;
+	s->s_active = now;
+	if (session_resched == s)
+		session_resched = TAILQ_NEXT(s, s_lru);
+	TAILQ_REMOVE(&session_lru, s, s_lru);
+	TAILQ_INSERT_TAIL(&session_lru, s, s_lru);
+	s->s_order = session_next_order++;
+	if (session_evictable(s)) {
+		TAILQ_REMOVE(&session_evict, s, s_evict);
+		TAILQ_INSERT_TAIL(&session_evict, s, s_evict);
 	}
 }
 
@@ -482,12 +543,29 @@ session_expire(struct session *s, enum jevent_reason reason)
 	if (session_resched == s)
 		session_resched = TAILQ_NEXT(s, s_lru);
 	TAILQ_REMOVE(&session_lru, s, s_lru);
+	if (session_evictable(s))
+		TAILQ_REMOVE(&session_evict, s, s_evict);
 	s->s_flags |= SF_GONE;
 	session_persist(s, 1);
 	session_unref(s);		/* the table's reference */
 }
 
-/* Expire the session with key now; -1 when unknown. */
+/* Forget a provisional session: no event, no removal, nothing stored. */
+static void
+session_drop(struct session *s, struct metric *why)
+{
+	if ((s->s_flags & SF_GONE) || !(s->s_flags & SF_PROVISIONAL))
+		return;
+	metrics_inc(why);
+	session_nstate[SESSION_PROVISIONAL]--;
+	session_nprov--;
+	session_unhash(s);
+	TAILQ_REMOVE(&session_prov, s, s_lru);
+	s->s_flags |= SF_GONE;
+	session_unref(s);		/* the table's reference */
+}
+
+/* Expire (or, when provisional, drop) the session with key now; -1 when unknown. */
 int
 session_expire_key(const char *key, enum jevent_reason reason)
 {
@@ -495,7 +573,10 @@ session_expire_key(const char *key, enum jevent_reason reason)
 
 	if ((s = session_find(key)) == NULL)
 		return (-1);
-	session_expire(s, reason);
+	if (s->s_flags & SF_PROVISIONAL)
+		session_drop(s, session_m_dropped_cap);
+	else
+		session_expire(s, reason);
 	return (0);
 }
 
@@ -532,89 +613,212 @@ session_fire(struct session *s, int64_t now)
 	session_schedule(s);
 }
 
-/* Whether the table is over capacity. */
+/* Whether the confirmed sessions are over capacity (with extra more). */
 static int
 session_over_capacity(size_t extra)
 {
 	long	cap = daemon_policy()->po_sessions.capacity;
 
-	return (cap > 0 && session_nsessions + extra > (size_t)cap &&
-	    !TAILQ_EMPTY(&session_lru));
+	return (cap > 0 && session_nsessions + extra > (size_t)cap);
+}
+
+/* How many provisional sessions may be kept. */
+static size_t
+session_prov_capacity(void)
+{
+	const struct policy	*po = daemon_policy();
+
+	if (po->po_sessions.provisional_capacity > 0)
+		return ((size_t)po->po_sessions.provisional_capacity);
+	return ((size_t)po->po_sessions.capacity * 10);
+}
+
+/*
+ * Evict until one more confirmed session fits: the least recently active
+ * one that is not live goes first.  0, or -1 when every session is live.
+ */
+static int
+session_make_room(void)
+{
+	struct session	*victim;
+
+	while (session_over_capacity(1)) {
+		if ((victim = TAILQ_FIRST(&session_evict)) == NULL)
+			return (-1);
+		session_expire(victim, JREASON_CAPACITY);
+	}
+	return (0);
+}
+
+/* Count and say (rate-limited) that a session could not be confirmed. */
+static void
+session_refused(const char *key)
+{
+	metrics_inc(session_m_refused);
+	if (log_limit(&session_log_refused))
+		log_warn("session %s not tracked: all %zu sessions are live "
+		    "(sessions.capacity)", key, session_nsessions);
+}
+
+/* Remember the client address (cut to fit; no snprintf on this path). */
+static void
+session_set_ip(struct session *s, const char *ip)
+{
+	size_t	n = ip != NULL ? strnlen(ip, sizeof s->s_ip - 1) : 0;
+
+	memcpy(s->s_ip, ip != NULL ? ip : "", n);
+	s->s_ip[n] = '\0';
 }
 
 /* Make a session and put it in the table (no events, no persist). */
 static struct session *
-session_create(const char *key, const char *ip, int64_t now)
+session_create(const char *key, size_t len, uint64_t h, const char *ip,
+    int64_t now, int provisional)
 {
 	struct session	*s, **b;
-	size_t		 len = strlen(key);
 
 	s = xcalloc(1, sizeof *s + len + 1);
 	memcpy(s->s_key, key, len + 1);
 	s->s_keylen = (uint8_t)len;
-	snprintf(s->s_ip, sizeof s->s_ip, "%s", ip != NULL ? ip : "");
+	session_set_ip(s, ip);
 	s->s_created = clock_wall_ms();
 	s->s_seen = s->s_created;
 	s->s_active = now;
 	s->s_mark = SESSION_NO_MARK;
 	s->s_refs = 1;			/* the table's */
-	if (session_nsessions >= session_nbuckets * 2)
+	s->s_order = session_next_order++;
+	s->s_hash = h;
+	if (session_nsessions + session_nprov >= session_nbuckets * 2)
 		session_grow();
-	b = session_bucket(key, len);
+	b = session_bucket(h);
 	s->s_hnext = *b;
 	*b = s;
-	TAILQ_INSERT_TAIL(&session_lru, s, s_lru);
-	session_nsessions++;
-	session_nstate[SESSION_IDLE]++;
+	if (provisional) {
+		s->s_flags |= SF_PROVISIONAL;
+		TAILQ_INSERT_TAIL(&session_prov, s, s_lru);
+		session_nprov++;
+		session_nstate[SESSION_PROVISIONAL]++;
+	} else {
+		TAILQ_INSERT_TAIL(&session_lru, s, s_lru);
+		TAILQ_INSERT_TAIL(&session_evict, s, s_evict);
+		session_nsessions++;
+		session_nstate[SESSION_IDLE]++;
+	}
 	return (s);
+}
+
+/*
+ * Confirm a provisional session: it joins the confirmed ones (evicting
+ * one that is not live when full) and is handed to the store, which the
+ * caller waits for (SF_UNSTORED).  0, or -1 when every session is live:
+ * then it stays provisional.
+ */
+static int
+session_confirm(struct session *s, int64_t now)
+{
+	if (session_make_room() != 0) {
+		session_refused(s->s_key);
+		return (-1);
+	}
+	TAILQ_REMOVE(&session_prov, s, s_lru);
+	session_nprov--;
+	session_nstate[SESSION_PROVISIONAL]--;
+	s->s_flags &= ~SF_PROVISIONAL;
+	s->s_flags |= SF_UNSTORED;
+	s->s_active = now;
+	s->s_order = session_next_order++;
+	TAILQ_INSERT_TAIL(&session_lru, s, s_lru);
+	if (s->s_channels == 0)
+		TAILQ_INSERT_TAIL(&session_evict, s, s_evict);
+	session_nsessions++;
+	session_nstate[session_state(s)]++;
+	metrics_inc(session_m_created);
+	session_persist(s, 0);
+	return (0);
 }
 
 /* A request for key arrived: find or create, count, touch. */
 struct session *
-session_request(const char *key, const char *ip, int *created)
+session_request(const char *key, const char *ip, int how, int64_t born,
+    int *created)
 {
 	struct session	*s;
 	int64_t		 now = clock_mono_ms();
+	size_t		 len = strlen(key);
+	uint64_t	 h = session_hash(key, len);
 
 	*created = 0;
-	if ((s = session_find(key)) == NULL) {
-		while (session_over_capacity(1))
-			session_expire(TAILQ_FIRST(&session_lru),
-			    JREASON_CAPACITY);
-		s = session_create(key, ip, now);
-		metrics_inc(session_m_created);
+	if ((s = session_lookup(key, len, h)) == NULL) {
+		if (how == SESSION_NEW_PROVISIONAL) {
+			while (session_nprov >= session_prov_capacity() &&
+			    !TAILQ_EMPTY(&session_prov))
+				session_drop(TAILQ_FIRST(&session_prov),
+				    session_m_dropped_cap);
+			s = session_create(key, len, h, ip, now, 1);
+			metrics_inc(session_m_provisional);
+		} else {
+			if (session_make_room() != 0) {
+				session_refused(key);
+				return (NULL);
+			}
+			s = session_create(key, len, h, ip, now, 0);
+			metrics_inc(session_m_created);
+			s->s_flags |= SF_UNSTORED;
+		}
+		if (born > 0 && born < s->s_created)
+			s->s_created = born;
 		*created = 1;
-		s->s_flags |= SF_UNSTORED;
 		s->s_requests++;
-		session_persist(s, 0);
+		if (!(s->s_flags & SF_PROVISIONAL))
+			session_persist(s, 0);
 	} else {
 		if (ip != NULL && *ip != '\0' && strcmp(s->s_ip, ip) != 0)
-			snprintf(s->s_ip, sizeof s->s_ip, "%s", ip);
+			session_set_ip(s, ip);
 		s->s_requests++;
-		session_touch(s, now);
-		if (now - s->s_persisted >= SESSION_PERSIST_MS)
-			session_persist(s, 0);
+		if (s->s_flags & SF_PROVISIONAL) {
+			/* The client came back with the key: a browser. */
+			s->s_seen = clock_wall_ms();
+			session_confirm(s, now);
+		} else {
+			session_touch(s, now);
+			if (now - s->s_persisted >= SESSION_PERSIST_MS)
+				session_persist(s, 0);
+		}
 	}
-	session_schedule(s);
+	if (s->s_flags & SF_PROVISIONAL)
+		session_arm_provisional();
+	else
+		session_schedule(s);
 	return (session_ref(s));
 }
 
-/* A live channel opened: the session is live; a pending unload is off. */
-void
+/*
+ * A live channel opened: the session is live; a pending unload is off.  A
+ * provisional session is confirmed by it.  0, or -1 when the channel is
+ * not counted (the session is gone, or cannot be confirmed).
+ */
+int
 session_channel_open(struct session *s)
 {
 	enum session_state	old = session_state(s);
+	int64_t			now = clock_mono_ms();
 
 	if (s->s_flags & SF_GONE)
-		return;
-	s->s_channels++;
+		return (-1);
+	if ((s->s_flags & SF_PROVISIONAL) && session_confirm(s, now) != 0)
+		return (-1);
+	if (old == SESSION_PROVISIONAL)
+		old = session_state(s);
+	if (s->s_channels++ == 0)
+		TAILQ_REMOVE(&session_evict, s, s_evict);
 	s->s_flags |= SF_EVER_LIVE;
 	s->s_flags &= ~(SF_UNLOAD_PENDING | SF_UNLOADED);
-	session_touch(s, clock_mono_ms());
+	session_touch(s, now);
 	session_recount(s, old);
 	if (old != SESSION_LIVE)
 		session_persist(s, 0);
 	session_schedule(s);
+	return (0);
 }
 
 /* A live channel closed: at the last, unload is due after grace. */
@@ -623,11 +827,12 @@ session_channel_close(struct session *s)
 {
 	int64_t	now = clock_mono_ms();
 
-	if ((s->s_flags & SF_GONE) || s->s_channels == 0)
+	if ((s->s_flags & (SF_GONE | SF_PROVISIONAL)) || s->s_channels == 0)
 		return;
 	session_touch(s, now);
 	if (--s->s_channels > 0)
 		return;
+	TAILQ_INSERT_TAIL(&session_evict, s, s_evict);
 	s->s_flags |= SF_UNLOAD_PENDING;
 	s->s_mark = now;
 	session_nstate[SESSION_LIVE]--;
@@ -643,12 +848,16 @@ session_restore(const struct session_rec *sr)
 	const struct policy	*po = daemon_policy();
 	struct session		*s;
 	int64_t			 now = clock_mono_ms(), wall = clock_wall_ms();
+	size_t			 len;
 
-	if (!sessionkey_valid(sr->sr_key, strnlen(sr->sr_key, sizeof sr->sr_key)) || session_find(sr->sr_key) != NULL)
+	if (!sessionkey_valid(sr->sr_key, strnlen(sr->sr_key,
+	    sizeof sr->sr_key)) || session_find(sr->sr_key) != NULL)
 		return;
-	while (session_over_capacity(1))
-		session_expire(TAILQ_FIRST(&session_lru), JREASON_CAPACITY);
-	s = session_create(sr->sr_key, sr->sr_client_ip, now);
+	/* Restored sessions are never live: there is always a victim. */
+	(void)session_make_room();
+	len = strlen(sr->sr_key);
+	s = session_create(sr->sr_key, len, session_hash(sr->sr_key, len),
+	    sr->sr_client_ip, now, 0);
 	s->s_created = sr->sr_created_at;
 	s->s_seen = sr->sr_last_seen;
 	s->s_active = now - (wall - sr->sr_last_seen);
@@ -723,8 +932,21 @@ session_run_wheel(int64_t now, int64_t now_tick, int64_t budget_ns,
 			return (1);
 	}
 
-	while (session_over_capacity(0)) {
-		session_expire(TAILQ_FIRST(&session_lru), JREASON_CAPACITY);
+	while (session_over_capacity(0) && !TAILQ_EMPTY(&session_evict)) {
+		session_expire(TAILQ_FIRST(&session_evict), JREASON_CAPACITY);
+		if (budget_ns > 0 && (++n & 15) == 0 &&
+		    session_elapsed_ns(&start) > budget_ns)
+			return (1);
+	}
+
+	/* Provisional sessions, oldest first: past their time, or too many. */
+	while ((s = TAILQ_FIRST(&session_prov)) != NULL) {
+		if (now >= s->s_active + session_prov_ttl())
+			session_drop(s, session_m_dropped_ttl);
+		else if (session_nprov > session_prov_capacity())
+			session_drop(s, session_m_dropped_cap);
+		else
+			break;
 		if (budget_ns > 0 && (++n & 15) == 0 &&
 		    session_elapsed_ns(&start) > budget_ns)
 			return (1);
@@ -798,13 +1020,16 @@ session_timer_cb(evutil_socket_t fd, short events, void *arg)
 static void
 session_arm(void)
 {
-	int64_t		t;
-	size_t		i;
+	struct session	*p;
+	int64_t		 t, pt;
+	size_t		 i;
 
 	if (session_timer == NULL)
 		return;
 	t = -1;
-	if (session_over_capacity(0) || session_resched != NULL)
+	if ((session_over_capacity(0) && !TAILQ_EMPTY(&session_evict)) ||
+	    session_resched != NULL ||
+	    session_nprov > session_prov_capacity())
 		t = session_cursor;
 	else if (session_nwheel > 0) {
 		for (i = 0; i < SESSION_SLOTS; i++) {
@@ -815,12 +1040,37 @@ session_arm(void)
 			}
 		}
 	}
+	if ((p = TAILQ_FIRST(&session_prov)) != NULL) {
+		pt = session_tick_of(p->s_active + session_prov_ttl());
+		if (pt < session_cursor)
+			pt = session_cursor;
+		if (t < 0 || pt < t)
+			t = pt;
+	}
 	if (t < 0) {
 		evtimer_del(session_timer);
 		session_armed = -1;
 		return;
 	}
 	session_arm_at(t);
+}
+
+/* The oldest provisional session's time must be on the timer. */
+static void
+session_arm_provisional(void)
+{
+	struct session	*p = TAILQ_FIRST(&session_prov);
+	int64_t		 t;
+
+	if (p == NULL || session_running)
+		return;
+	if (session_nwheel == 0 && session_armed < 0)
+		session_cursor = clock_mono_ms() / SESSION_TICK_MS;
+	t = session_tick_of(p->s_active + session_prov_ttl());
+	if (t < session_cursor)
+		t = session_cursor;
+	if (session_armed < 0 || t < session_armed)
+		session_arm_at(t);
 }
 
 /* Arm the timer for tick t. */
@@ -871,19 +1121,6 @@ session_count_state(enum session_state st)
 	return (session_nstate[st]);
 }
 
-/* Walk from the most recently active. */
-void
-session_walk(session_walk_cb fn, void *arg)
-{
-	struct session	*s, *prev;
-
-	for (s = TAILQ_LAST(&session_lru, session_lru); s != NULL; s = prev) {
-		prev = TAILQ_PREV(s, session_lru, s_lru);
-		if (fn(s, arg) == 0)
-			break;
-	}
-}
-
 /* The gauge of sessions in one state. */
 static int64_t
 session_gauge(void *arg)
@@ -901,7 +1138,7 @@ session_reload(const struct policy *old, const struct policy *new, void *arg)
 	    new->po_expire_after_disconnect ||
 	    old->po_expire_ttl != new->po_expire_ttl)
 		session_reschedule_all();
-	else if (session_over_capacity(0))
+	else
 		session_arm();
 }
 
@@ -938,18 +1175,14 @@ session_init(char **cause)
 	long			 cap = daemon_policy()->po_sessions.capacity;
 	char			 labels[64];
 	size_t			 i;
-	ssize_t			 n;
 
 	(void)cause;
-	do {
-		n = getrandom(session_sipkey, sizeof session_sipkey, 0);
-	} while (n == -1 && errno == EINTR);
-	if (n != (ssize_t)sizeof session_sipkey)
-		fatal("getrandom: %s", strerror(errno));
+	siphash_key(session_sipkey);
 
-	/* Sized for capacity up front: no rehash stall under load. */
+	/* Sized for both capacities up front: no rehash stall under load. */
 	session_nbuckets = 1024;
-	while (session_nbuckets < (size_t)cap && session_nbuckets < (1 << 22))
+	while (session_nbuckets < (size_t)cap + session_prov_capacity() &&
+	    session_nbuckets < (1 << 22))
 		session_nbuckets *= 2;
 	session_buckets = xcalloc(session_nbuckets, sizeof *session_buckets);
 	session_slots = xcalloc(SESSION_SLOTS, sizeof *session_slots);
@@ -961,7 +1194,22 @@ session_init(char **cause)
 		    NULL);
 
 	session_m_created = metrics_counter("janitor_sessions_created_total",
-	    NULL, "Sessions created.");
+	    NULL, "Sessions confirmed (created durable, or promoted).");
+	session_m_provisional = metrics_counter(
+	    "janitor_sessions_provisional_total", NULL,
+	    "Sessions created provisional (in memory, or only in the cookie "
+	    "issued, until confirmed).");
+	session_m_dropped_ttl = metrics_counter(
+	    "janitor_sessions_provisional_dropped_total", "reason=\"ttl\"",
+	    "Provisional sessions dropped unconfirmed, by reason.");
+	session_m_dropped_cap = metrics_counter(
+	    "janitor_sessions_provisional_dropped_total",
+	    "reason=\"capacity\"",
+	    "Provisional sessions dropped unconfirmed, by reason.");
+	session_m_refused = metrics_counter("janitor_sessions_refused_total",
+	    "reason=\"capacity\"",
+	    "Sessions not made or not confirmed, so requests went untracked, "
+	    "by reason.");
 	session_m_unloads = metrics_counter("janitor_unloads_total", NULL,
 	    "Sessions unloaded: the last live channel closed.");
 	for (i = JREASON_AFTER_DISCONNECT; i <= JREASON_ADMIN; i++) {
@@ -979,6 +1227,9 @@ session_init(char **cause)
 	metrics_gauge_func("janitor_sessions", "state=\"unloaded\"",
 	    "Sessions tracked, by state.", session_gauge,
 	    (void *)(intptr_t)SESSION_UNLOADED);
+	metrics_gauge_func("janitor_sessions", "state=\"provisional\"",
+	    "Sessions tracked, by state.", session_gauge,
+	    (void *)(intptr_t)SESSION_PROVISIONAL);
 	session_frozen = 0;
 	daemon_on_reload(session_reload, NULL);
 	daemon_on_stop(session_stop, NULL);
@@ -998,12 +1249,18 @@ session_free(void)
 		s->s_flags |= SF_GONE;
 		session_unref(s);
 	}
+	while ((s = TAILQ_FIRST(&session_prov)) != NULL) {
+		TAILQ_REMOVE(&session_prov, s, s_lru);
+		s->s_flags |= SF_GONE;
+		session_unref(s);
+	}
+	TAILQ_INIT(&session_evict);
 	free(session_buckets);
 	session_buckets = NULL;
 	session_nbuckets = 0;
 	free(session_slots);
 	session_slots = NULL;
-	session_nsessions = session_nwheel = 0;
+	session_nsessions = session_nwheel = session_nprov = 0;
 	session_resched = NULL;
 	memset(session_nstate, 0, sizeof session_nstate);
 	if (session_timer != NULL)

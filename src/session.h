@@ -2,11 +2,18 @@
  * session.h -- the session table and the state machine of SPEC.md
  * "Session life", with its timers.
  *
- *   first request with a new key -> idle -> live (>= 1 channel) -> idle ...
+ *   first request with a new key -> provisional -> (its client returns)
+ *   idle -> live (>= 1 channel) -> idle ...
  *   grace after the last channel closed: unload (once per occurrence)
  *   after_disconnect after unload (or after the last request, for a session
  *   never live), time_to_live after the last activity, capacity (least
- *   recently active first), admin: expire (once), the session is gone.
+ *   recently active first, never a live one), admin: expire (once), the
+ *   session is gone.
+ *
+ * A session made by a request starts provisional (memory only, no events,
+ * dropped after sessions.provisional_ttl) unless told otherwise, and is
+ * confirmed when its client comes back with the key or opens a live
+ * channel.
  *
  * Events go to one registered sink; the durable store follows the table
  * through the persist callback.  Time comes from clock_mono_ms(), so tests
@@ -47,7 +54,12 @@ enum session_state {
 	SESSION_IDLE,
 	SESSION_LIVE,
 	SESSION_UNLOADED,
+	SESSION_PROVISIONAL,	/* not confirmed yet: memory only */
 };
+
+/* How session_request() makes a session it does not find. */
+#define SESSION_NEW_PROVISIONAL	0
+#define SESSION_NEW_CONFIRMED	1
 
 /* Set up the table for the current policy; registers metrics and routes. */
 int		 session_init(char **cause);
@@ -71,31 +83,52 @@ void		 session_restore(const struct session_rec *);
 
 /*
  * A request for key arrived from client_ip: find or create the session,
- * count the request and mark activity.  Returns a reference the caller
- * drops with session_unref(); *created tells whether it is new.
+ * count the request and mark activity.  A new session is made as how says
+ * (SESSION_NEW_*), having begun at born (wall ms; 0 or later than now:
+ * now); a provisional one found is confirmed.  Returns a reference the
+ * caller drops with session_unref(), *created telling whether it is new;
+ * or NULL when a confirmed session was needed and none can be made
+ * because every session is live (the request goes untracked).
  */
 struct session	*session_request(const char *key, const char *client_ip,
-		    int *created);
+		    int how, int64_t born, int *created);
 
 /* Take or drop a reference; a session that is gone is freed at the last. */
 struct session	*session_ref(struct session *);
 void		 session_unref(struct session *);
 
-/* A live channel of the session opened or closed. */
-void		 session_channel_open(struct session *);
+/*
+ * A live channel of the session opened (confirming a provisional one) or
+ * closed.  Open returns 0, or -1 when the channel is not counted: the
+ * session is gone or cannot be confirmed; then do not close it either.
+ */
+int		 session_channel_open(struct session *);
 void		 session_channel_close(struct session *);
 
-/* Expire the session with key now (reason admin); -1 when unknown. */
+/* Expire the session with key now (reason admin; a provisional one is
+ * dropped); -1 when unknown. */
 int		 session_expire_key(const char *key, enum jevent_reason);
 
 /* Look a session up without touching it; NULL when unknown. */
 struct session	*session_find(const char *key);
+
+/*
+ * Walk the confirmed sessions from the most recently active one (or the
+ * provisional ones from the newest): session_newest() and then
+ * session_older() until NULL.  Along a list session_order() descends
+ * strictly; a session that is touched meanwhile moves to the front with a
+ * higher order.  session_older() of a session that is gone is NULL.
+ */
+struct session	*session_newest(int provisional);
+struct session	*session_older(struct session *);
+uint64_t	 session_order(const struct session *);
 
 /* Accessors. */
 const char	*session_key(const struct session *);
 enum session_state session_state(const struct session *);
 const char	*session_state_name(enum session_state);
 unsigned	 session_channels(const struct session *);
+int64_t		 session_created(const struct session *);	/* wall ms */
 int		 session_gone(const struct session *);
 void		 session_get_rec(const struct session *, struct session_rec *);
 
@@ -106,7 +139,7 @@ void		 session_get_rec(const struct session *, struct session_rec *);
 int		 session_stored(const struct session *);
 void		 session_set_stored(struct session *);
 
-/* How many sessions the table holds, in all and in one state. */
+/* How many confirmed sessions the table holds, and how many in a state. */
 size_t		 session_count(void);
 size_t		 session_count_state(enum session_state);
 
@@ -123,8 +156,5 @@ void		 session_run(void);
  */
 void		 session_reschedule_all(void);
 
-/* Walk sessions from the most recently active; stop when fn returns 0. */
-typedef int (*session_walk_cb)(struct session *, void *arg);
-void		 session_walk(session_walk_cb, void *arg);
 
 #endif

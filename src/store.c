@@ -40,7 +40,11 @@
 #include "metrics.h"
 #include "store.h"
 
-#define STORE_SCHEMA_VERSION	1
+#define STORE_SCHEMA_VERSION	2
+#define STORE_WAL_LIMIT		(4 * 1024 * 1024)	/* bytes kept after a checkpoint */
+#define STORE_VACUUM_PAGES	2048	/* given back per batch (8 MiB) */
+#define STORE_VACUUM_MIN	64	/* free pages worth giving back (256 KiB) */
+#define STORE_WAL_SHRINK	(1024 * 1024)	/* a WAL worth truncating */
 #define STORE_SESSION_BUCKETS	4096
 #define STORE_RETRY_MS		1000
 
@@ -58,7 +62,7 @@ struct store_op {
 	enum store_op_kind	 so_kind;
 	int64_t			 so_seq;	/* outbox seq or removal id */
 	int			 so_attempts;
-	int64_t			 so_at;		/* next_at or dead_at, wall ms */
+	int64_t			 so_at;		/* next_at, dead_at or not_before */
 	char			*so_text;	/* error or removal path */
 	struct store_msg	 so_msg;	/* OP_MSG_ADD, strings owned */
 };
@@ -103,7 +107,8 @@ static const char *store_sql[ST_COUNT] = {
 	    "last_error = ? WHERE seq = ?",
 	[ST_MSG_DEAD] = "UPDATE outbox SET attempts = ?, dead = 1, "
 	    "dead_at = ?, last_error = ? WHERE seq = ?",
-	[ST_RM_ADD] = "INSERT INTO removals (id, path) VALUES (?, ?)",
+	[ST_RM_ADD] = "INSERT INTO removals (id, path, not_before) "
+	    "VALUES (?, ?, ?)",
 	[ST_RM_DONE] = "DELETE FROM removals WHERE id = ?",
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",
@@ -124,7 +129,8 @@ static const char store_schema[] =
     " dead_at INTEGER, last_error TEXT"
     ");"
     "CREATE TABLE IF NOT EXISTS removals ("
-    " id INTEGER PRIMARY KEY, path TEXT NOT NULL"
+    " id INTEGER PRIMARY KEY, path TEXT NOT NULL,"
+    " not_before INTEGER NOT NULL DEFAULT 0"
     ");";
 
 /* Writes queued in the ticks of one batch, committed together. */
@@ -134,9 +140,13 @@ struct store_batch {
 	struct store_pending	*sb_buckets[STORE_SESSION_BUCKETS];
 	struct store_pending	*sb_list;
 	int64_t			 sb_gen;
+	int			 sb_compact;	/* give free pages back after */
+	int			 sb_more;	/* ...and some were left */
 };
 
 static sqlite3			*store_db;
+static sqlite3			*store_rd;		/* the loop's reads */
+static sqlite3_stmt		*store_rd_dead;
 static char			*store_path;
 static sqlite3_stmt		*store_stmts[ST_COUNT];
 static struct event		*store_ev;		/* hand over this tick */
@@ -344,6 +354,81 @@ store_query_int(const char *sql, int64_t *v, char **cause)
 	return (0);
 }
 
+/*
+ * Make the file give pages back on request (auto_vacuum=INCREMENTAL): set
+ * before the first table is made, or once with a VACUUM for a file made by
+ * an older janitord.  0 or -1 with *cause.
+ */
+static int
+store_incremental(char **cause)
+{
+	int64_t	v;
+
+	if (store_query_int("PRAGMA auto_vacuum", &v, cause) != 0)
+		return (-1);
+	if (v == 2)
+		return (0);
+	if (store_exec("PRAGMA auto_vacuum=INCREMENTAL", cause) != 0 ||
+	    store_query_int("PRAGMA auto_vacuum", &v, cause) != 0)
+		return (-1);
+	if (v == 2)
+		return (0);
+	log_info("state file %s: converting to incremental vacuum (once)",
+	    store_path);
+	return (store_exec("VACUUM", cause));
+}
+
+/* Bring a file of an older schema version up to date. */
+static int
+store_migrate(int64_t version, char **cause)
+{
+	sqlite3_stmt	*st;
+
+	(void)version;
+	/* Version 2: a removal remembers when its session began. */
+	if (sqlite3_prepare_v2(store_db, "SELECT not_before FROM removals",
+	    -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_finalize(st);
+		return (0);
+	}
+	return (store_exec("ALTER TABLE removals ADD COLUMN not_before "
+	    "INTEGER NOT NULL DEFAULT 0", cause));
+}
+
+/*
+ * A second connection, read-only, for the admin API's reads on the loop:
+ * in WAL mode it reads the last commit while the writer writes, so a read
+ * never waits for the disk or for the writer.
+ */
+static int
+store_open_reader(char **cause)
+{
+	if (sqlite3_open_v2(store_path, &store_rd, SQLITE_OPEN_READONLY |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v3(store_rd, "SELECT seq, msg_id, session, type, "
+	    "url, body, created_at, attempts, dead_at, last_error FROM outbox "
+	    "WHERE dead = 1 AND seq > ? ORDER BY seq LIMIT ?", -1,
+	    SQLITE_PREPARE_PERSISTENT, &store_rd_dead, NULL) != SQLITE_OK) {
+		store_cause(cause, "state file %s: %s", store_path,
+		    store_rd != NULL ? sqlite3_errmsg(store_rd) : "no memory");
+		return (-1);
+	}
+	/* A checkpoint may hold the file a moment: never long. */
+	sqlite3_busy_timeout(store_rd, 2);
+	return (0);
+}
+
+/* Close the read-only connection. */
+static void
+store_close_reader(void)
+{
+	sqlite3_finalize(store_rd_dead);
+	store_rd_dead = NULL;
+	if (store_rd != NULL)
+		sqlite3_close(store_rd);
+	store_rd = NULL;
+}
+
 /* Open (creating if needed) state_dir/janitor.db and check it. */
 int
 store_open(const char *state_dir, char **cause)
@@ -364,8 +449,12 @@ store_open(const char *state_dir, char **cause)
 	sqlite3_busy_timeout(store_db, 2000);
 	sqlite3_extended_result_codes(store_db, 1);
 
-	/* A file that is not a database fails on the first statement. */
-	if (store_query_text("PRAGMA journal_mode=WAL", buf, sizeof buf,
+	/*
+	 * A file that is not a database fails on the first statement.  That
+	 * is auto_vacuum: it must be set before anything is written.
+	 */
+	if (store_incremental(NULL) != 0 ||
+	    store_query_text("PRAGMA journal_mode=WAL", buf, sizeof buf,
 	    NULL) != 0) {
 		store_cause(cause, "state file %s: %s; move it away to start "
 		    "with empty state", store_path, sqlite3_errmsg(store_db));
@@ -377,6 +466,12 @@ store_open(const char *state_dir, char **cause)
 		goto fail;
 	}
 	if (store_exec("PRAGMA synchronous=FULL", cause) != 0)
+		goto fail;
+	/* A WAL grown by a burst is cut back at the next checkpoint. */
+	store_asprintf(&sql, "PRAGMA journal_size_limit=%d", STORE_WAL_LIMIT);
+	i = store_exec(sql, cause);
+	free(sql);
+	if (i != 0)
 		goto fail;
 	if (store_query_text("PRAGMA quick_check", buf, sizeof buf,
 	    cause) != 0)
@@ -394,7 +489,8 @@ store_open(const char *state_dir, char **cause)
 		    STORE_SCHEMA_VERSION);
 		goto fail;
 	}
-	if (store_exec(store_schema, cause) != 0)
+	if (store_exec(store_schema, cause) != 0 ||
+	    store_migrate(v, cause) != 0)
 		goto fail;
 	store_asprintf(&sql, "PRAGMA user_version=%d", STORE_SCHEMA_VERSION);
 	i = store_exec(sql, cause);
@@ -425,6 +521,8 @@ store_open(const char *state_dir, char **cause)
 	store_next_rm = v + 1;
 	if (store_query_int("SELECT COUNT(*) FROM outbox WHERE dead = 1",
 	    &store_ndead, cause) != 0)
+		goto fail;
+	if (store_open_reader(cause) != 0)
 		goto fail;
 
 	if ((store_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1) {
@@ -459,6 +557,7 @@ fail:
 		sqlite3_finalize(store_stmts[i]);
 		store_stmts[i] = NULL;
 	}
+	store_close_reader();
 	if (store_efd != -1)
 		close(store_efd);
 	store_efd = -1;
@@ -495,7 +594,7 @@ store_batch_new(int64_t gen)
 static int
 store_batch_empty(const struct store_batch *sb)
 {
-	return (sb->sb_nops == 0 && sb->sb_list == NULL);
+	return (sb->sb_nops == 0 && sb->sb_list == NULL && !sb->sb_compact);
 }
 
 /* Free what an op owns. */
@@ -609,6 +708,7 @@ store_batch_merge(struct store_batch *old, struct store_batch *new)
 		free(sp);
 	}
 	old->sb_gen = new->sb_gen;
+	old->sb_compact |= new->sb_compact;
 	free(new->sb_ops);
 	free(new);
 	return (old);
@@ -693,7 +793,7 @@ store_msg_dead(int64_t seq, int attempts, const char *error)
 
 /* Queue a pending removal. */
 int64_t
-store_removal_add(const char *path)
+store_removal_add(const char *path, int64_t not_before)
 {
 	struct store_op	*op;
 	int64_t		 id = store_next_rm++;
@@ -702,7 +802,18 @@ store_removal_add(const char *path)
 		return (id);
 	op = store_op_new(OP_RM_ADD, id);
 	op->so_text = xstrdup(path);
+	op->so_at = not_before;
 	return (id);
+}
+
+/* Give free pages back to the file system after the next commit. */
+void
+store_compact(void)
+{
+	if (store_db == NULL || store_fill->sb_compact)
+		return;
+	store_fill->sb_compact = 1;
+	store_schedule();
 }
 
 /* Queue a removal's completion. */
@@ -767,6 +878,7 @@ store_write_op(const struct store_op *op)
 		st = store_stmts[ST_RM_ADD];
 		sqlite3_bind_int64(st, 1, op->so_seq);
 		sqlite3_bind_text(st, 2, op->so_text, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, op->so_at);
 		break;
 	case OP_RM_DONE:
 		st = store_stmts[ST_RM_DONE];
@@ -802,9 +914,37 @@ store_write_session(const struct store_pending *sp)
 	return (store_step(st));
 }
 
+/*
+ * Give up to STORE_VACUUM_PAGES free pages back, and once none are left,
+ * truncate a WAL grown large; on the writer thread.  1 when pages are
+ * left for the next batch.  A few free pages are reused soon: not worth a
+ * vacuum and its sync.
+ */
+static int
+store_give_back(void)
+{
+	struct stat	 st;
+	char		 sql[64], wal[PATH_MAX];
+	int64_t		 before, after;
+
+	if (store_query_int("PRAGMA freelist_count", &before, NULL) == 0 &&
+	    before >= STORE_VACUUM_MIN) {
+		snprintf(sql, sizeof sql, "PRAGMA incremental_vacuum(%d)",
+		    STORE_VACUUM_PAGES);
+		if (store_exec(sql, NULL) == 0 &&
+		    store_query_int("PRAGMA freelist_count", &after,
+		    NULL) == 0 && after >= STORE_VACUUM_MIN && after < before)
+			return (1);
+	}
+	snprintf(wal, sizeof wal, "%s-wal", store_path);
+	if (stat(wal, &st) == 0 && st.st_size > STORE_WAL_SHRINK)
+		(void)store_exec("PRAGMA wal_checkpoint(TRUNCATE)", NULL);
+	return (0);
+}
+
 /* Write a batch in one transaction; 0, or -1 with store_errbuf set. */
 static int
-store_batch_write(const struct store_batch *sb)
+store_batch_write(struct store_batch *sb)
 {
 	struct store_pending	*sp;
 	size_t			 i;
@@ -824,6 +964,8 @@ store_batch_write(const struct store_batch *sb)
 	}
 	if (store_step(store_stmts[ST_COMMIT]) != 0)
 		goto rollback;
+	if (sb->sb_compact)
+		sb->sb_more = store_give_back();
 	return (0);
 
 rollback:
@@ -879,6 +1021,8 @@ store_batch_written(struct store_batch *sb, int rc)
 
 	if (rc == 0) {
 		store_committed = sb->sb_gen;
+		if (sb->sb_more)
+			store_compact();
 		store_batch_free(sb);
 		metrics_inc(store_m_commits);
 		for (i = 0; i < store_nhooks; i++)
@@ -1043,6 +1187,19 @@ store_last_seq(void)
 	return (store_next_seq - 1);
 }
 
+/* The generation whose commit makes everything queued so far durable. */
+int64_t
+store_queued_gen(void)
+{
+	if (store_db == NULL)
+		return (0);
+	if (!store_batch_empty(store_fill))
+		return (store_fill->sb_gen);
+	if (store_writing != NULL)
+		return (store_writing->sb_gen);
+	return (store_committed);
+}
+
 /* The last generation committed. */
 int64_t
 store_committed_gen(void)
@@ -1195,71 +1352,57 @@ store_load_removals(store_removal_cb cb, void *arg, char **cause)
 	sqlite3_stmt	*st;
 	int		 rc;
 
-	st = store_prepare("SELECT id, path FROM removals ORDER BY id", cause);
+	st = store_prepare("SELECT id, path, not_before FROM removals "
+	    "ORDER BY id", cause);
 	if (st == NULL)
 		return (-1);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		cb(sqlite3_column_int64(st, 0), store_col_text(st, 1), arg);
+		cb(sqlite3_column_int64(st, 0), store_col_text(st, 1),
+		    sqlite3_column_int64(st, 2), arg);
 	return (store_finish(st, rc, cause));
 }
 
-/* Format wall ms as RFC 3339 UTC with milliseconds. */
-static json_t *
-store_json_time(int64_t ms)
+/* Read dead messages after seq, in order, on the read-only connection. */
+int
+store_dead_read(int64_t after, int max, store_dead_cb cb, void *arg,
+    char **cause)
 {
-	char		buf[64];
-	struct tm	tm;
-	time_t		t = (time_t)(ms / 1000);
+	struct store_dead	 d;
+	sqlite3_stmt		*st = store_rd_dead;
+	int			 rc, n = 0;
 
-	gmtime_r(&t, &tm);
-	snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, (int)(ms % 1000));
-	return (json_string(buf));
-}
-
-/* The dead messages as a JSON array. */
-json_t *
-store_dead_list(void)
-{
-	sqlite3_stmt	*st;
-	json_t		*a, *o, *payload;
-	char		*cause = NULL;
-	int		 rc;
-
-	store_flush();
-	st = store_prepare("SELECT seq, msg_id, session, type, url, body, "
-	    "created_at, attempts, dead_at, last_error FROM outbox "
-	    "WHERE dead = 1 ORDER BY seq", &cause);
 	if (st == NULL) {
-		log_error("%s", cause);
-		free(cause);
-		return (NULL);
+		store_cause(cause, "state file is not open");
+		return (-1);
 	}
-	a = json_array();
+	sqlite3_bind_int64(st, 1, after);
+	sqlite3_bind_int(st, 2, max);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		payload = json_loads(store_col_text(st, 5), 0, NULL);
-		o = json_pack("{s:I, s:s, s:s, s:s, s:s, s:o, s:i, s:o, s:s, s:o}",
-		    "seq", (json_int_t)sqlite3_column_int64(st, 0),
-		    "id", store_col_text(st, 1),
-		    "session", store_col_text(st, 2),
-		    "type", store_col_text(st, 3),
-		    "url", store_col_text(st, 4),
-		    "created_at", store_json_time(sqlite3_column_int64(st, 6)),
-		    "attempts", sqlite3_column_int(st, 7),
-		    "dead_at", store_json_time(sqlite3_column_int64(st, 8)),
-		    "last_error", store_col_text(st, 9),
-		    "payload", payload != NULL ? payload : json_null());
-		if (o != NULL)
-			json_array_append_new(a, o);
+		memset(&d, 0, sizeof d);
+		d.sd_seq = sqlite3_column_int64(st, 0);
+		d.sd_id = store_col_text(st, 1);
+		d.sd_session = store_col_text(st, 2);
+		d.sd_type = store_col_text(st, 3);
+		d.sd_url = store_col_text(st, 4);
+		d.sd_body = store_col_text(st, 5);
+		d.sd_created_at = sqlite3_column_int64(st, 6);
+		d.sd_attempts = sqlite3_column_int(st, 7);
+		d.sd_dead_at = sqlite3_column_int64(st, 8);
+		d.sd_error = store_col_text(st, 9);
+		n++;
+		if (cb(&d, arg) == 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
 	}
-	if (store_finish(st, rc, &cause) != 0) {
-		log_error("%s", cause);
-		free(cause);
-		json_decref(a);
-		return (NULL);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE) {
+		store_cause(cause, "state file %s: %s", store_path,
+		    sqlite3_errmsg(store_rd));
+		return (-1);
 	}
-	return (a);
+	return (n);
 }
 
 /* How many messages are dead. */
@@ -1300,6 +1443,7 @@ store_close(void)
 		sqlite3_finalize(store_stmts[i]);
 		store_stmts[i] = NULL;
 	}
+	store_close_reader();
 	if (sqlite3_close(store_db) != SQLITE_OK)
 		log_warn("state file %s: %s", store_path,
 		    sqlite3_errmsg(store_db));

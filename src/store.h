@@ -12,8 +12,6 @@
 
 #include <stdint.h>
 
-#include <jansson.h>
-
 #include "config.h"
 #include "session.h"
 
@@ -37,7 +35,8 @@ struct store_msg {
 
 typedef void (*store_session_cb)(const struct session_rec *, void *);
 typedef void (*store_msg_cb)(const struct store_msg *, void *);
-typedef void (*store_removal_cb)(int64_t id, const char *path, void *);
+typedef void (*store_removal_cb)(int64_t id, const char *path,
+    int64_t not_before, void *);
 typedef void (*store_commit_cb)(void *);
 
 /* Open (creating if needed) state_dir/janitor.db; 0 or -1 with *cause. */
@@ -66,8 +65,11 @@ void		 store_msg_retry(int64_t seq, int attempts, int64_t next_at,
 		    const char *error);
 void		 store_msg_dead(int64_t seq, int attempts, const char *error);
 
-/* Queue a pending removal (returns its id) and its completion. */
-int64_t		 store_removal_add(const char *path);
+/*
+ * Queue a pending removal (returns its id) and its completion.  not_before
+ * is the wall ms its session began (0: no such rule): see fsutil.h.
+ */
+int64_t		 store_removal_add(const char *path, int64_t not_before);
 void		 store_removal_done(int64_t id);
 
 /* Read back what was stored, in creation order; 0 or -1 with *cause. */
@@ -83,8 +85,31 @@ int64_t		 store_count_msgs_from(int64_t from);
 int64_t		 store_last_seq(void);
 int		 store_load_removals(store_removal_cb, void *, char **cause);
 
-/* The dead messages as a JSON array, newest last; NULL on error. */
-json_t		*store_dead_list(void);
+/* One dead message, as store_dead_read() hands it over. */
+struct store_dead {
+	int64_t		 sd_seq;
+	const char	*sd_id, *sd_session, *sd_type, *sd_url, *sd_body;
+	const char	*sd_error;
+	int64_t		 sd_created_at, sd_dead_at;	/* wall ms */
+	int		 sd_attempts;
+};
+typedef int (*store_dead_cb)(const struct store_dead *, void *);
+
+/*
+ * Hand the dead messages with seq above after to cb in order, at most max,
+ * until cb returns 0; what is committed only, read on a connection of its
+ * own that never waits for the writer.  Returns how many, or -1 with
+ * *cause.
+ */
+int		 store_dead_read(int64_t after, int max, store_dead_cb,
+		    void *, char **cause);
+
+/*
+ * Give the free pages of the file back to the file system (incremental
+ * vacuum, a batch at a time on the writer thread, then a WAL truncate):
+ * when the outbox has drained.
+ */
+void		 store_compact(void);
 
 /* How many messages are dead. */
 int64_t		 store_dead_count(void);
@@ -97,6 +122,9 @@ int64_t		 store_dead_count(void);
 void		 store_on_commit(store_commit_cb, void *);
 int64_t		 store_gen(void);
 int64_t		 store_committed_gen(void);
+
+/* The generation whose commit makes all that is queued now durable. */
+int64_t		 store_queued_gen(void);
 
 /*
  * Call cb(arg) on the loop once everything queued until now is committed

@@ -136,6 +136,11 @@ static int			 webhook_freed;	/* after webhook_free() */
 static struct metric		*webhook_m_success;
 static struct metric		*webhook_m_retry;
 static struct metric		*webhook_m_dead;
+static struct metric		*webhook_m_dropped;
+
+static struct log_limit		 webhook_log_dropped = LOG_LIMIT_INIT(
+				    "webhook events dropped (outbox full)",
+				    LOG_LEVEL_ERROR);
 
 static void	webhook_kick(struct whsess *);
 static void	webhook_refill(void);
@@ -444,7 +449,10 @@ webhook_msg_free(struct whmsg *wm)
 {
 	TAILQ_REMOVE(&wm->wm_sess->ws_msgs, wm, wm_sentry);
 	TAILQ_REMOVE(&webhook_all, wm, wm_gentry);
-	webhook_npending--;
+	/* The outbox drained: the state file may give its space back. */
+	if (--webhook_npending == 0 && webhook_nspilled == 0 &&
+	    !webhook_freed && !webhook_stopping)
+		store_compact();
 	free(wm->wm_type);
 	free(wm->wm_url);
 	free(wm->wm_body);
@@ -457,6 +465,7 @@ webhook_enqueue(const struct jevent *ev, const char *url)
 {
 	struct store_msg	 sm;
 	char			*body;
+	long			 max;
 
 	memset(&sm, 0, sizeof sm);
 	webhook_new_id(sm.sm_id, sizeof sm.sm_id);
@@ -468,6 +477,20 @@ webhook_enqueue(const struct jevent *ev, const char *url)
 	sm.sm_created_at = clock_wall_ms();
 	sm.sm_next_at = sm.sm_created_at;
 	store_msg_add(&sm);
+	max = daemon_policy()->po_webhooks.max_pending;
+	if (max > 0 && (long)webhook_pending() >= max) {
+		/* Recorded, not delivered: listed by GET /webhooks/dead. */
+		metrics_inc(webhook_m_dropped);
+		store_msg_dead(sm.sm_seq, 0, "dropped: webhooks.max_pending "
+		    "events were waiting");
+		if (log_limit(&webhook_log_dropped))
+			log_error("webhook %s (%s %s) dropped: %zu events wait "
+			    "already (webhooks.max_pending); kept as dead, see "
+			    "GET /webhooks/dead", sm.sm_id, sm.sm_type,
+			    sm.sm_session, webhook_pending());
+		free(body);
+		return;
+	}
 	if (webhook_spill_from != 0 || (webhook_ready &&
 	    webhook_npending >= webhook_mem_max)) {
 		if (webhook_spill_from == 0) {
@@ -989,20 +1012,128 @@ webhook_dead_fn(void *arg)
 	return (store_dead_count());
 }
 
-/* GET /webhooks/dead. */
+/* A page of the dead list being made. */
+struct webhook_dead_page {
+	struct evbuffer	*wd_buf;
+	size_t		 wd_left;	/* still to list */
+	int64_t		 wd_after;	/* the last seq listed */
+	size_t		 wd_n;
+	int		 wd_more;	/* the limit stopped it: a next page */
+	int		 wd_cut;	/* the slice's time stopped it */
+	int64_t		 wd_gen;	/* committed, the newest deaths show */
+	int64_t		 wd_wait_until;	/* mono ms: list anyway then */
+	struct timespec	 wd_start;	/* this slice's */
+};
+
+/* Free a page's state. */
+static void
+webhook_dead_free(void *arg)
+{
+	struct webhook_dead_page	*wd = arg;
+
+	evbuffer_free(wd->wd_buf);
+	free(wd);
+}
+
+/* Append one dead message; 0 when the slice or the page is over. */
+static int
+webhook_dead_row(const struct store_dead *d, void *arg)
+{
+	struct webhook_dead_page	*wd = arg;
+	json_t				*o, *payload;
+	char				 created[40], dead_at[40], *text;
+
+	if (wd->wd_left == 0) {
+		wd->wd_more = 1;
+		return (0);
+	}
+	webhook_time(d->sd_created_at, created, sizeof created);
+	webhook_time(d->sd_dead_at, dead_at, sizeof dead_at);
+	payload = json_loads(d->sd_body, 0, NULL);
+	o = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:o}",
+	    "seq", (json_int_t)d->sd_seq, "id", d->sd_id,
+	    "session", d->sd_session, "type", d->sd_type, "url", d->sd_url,
+	    "created_at", created, "attempts", d->sd_attempts,
+	    "dead_at", dead_at, "last_error", d->sd_error,
+	    "payload", payload != NULL ? payload : json_null());
+	if (o == NULL)
+		fatal_oom();
+	text = json_dumps(o, JSON_INDENT(1) | JSON_ENSURE_ASCII);
+	json_decref(o);
+	if (text == NULL)
+		fatal_oom();
+	evbuffer_add_printf(wd->wd_buf, "%s%s", wd->wd_n++ == 0 ? "" : ",\n",
+	    text);
+	free(text);
+	wd->wd_after = d->sd_seq;
+	wd->wd_left--;
+	if (wd->wd_n % 16 == 0 && admin_slice_over(&wd->wd_start)) {
+		wd->wd_cut = 1;
+		return (0);
+	}
+	return (1);
+}
+
+/* One slice of GET /webhooks/dead; ADMIN_SLICE_DONE once answered. */
+static int
+webhook_dead_slice(struct admin_req *req, void *arg)
+{
+	struct webhook_dead_page	*wd = arg;
+	char				*cause = NULL, link[96];
+	int				 n, want;
+
+	/* An event that just died is listed: its mark is committed first. */
+	if (store_committed_gen() < wd->wd_gen &&
+	    clock_mono_ms() < wd->wd_wait_until)
+		return (ADMIN_SLICE_WAIT);
+	clock_gettime(CLOCK_MONOTONIC, &wd->wd_start);
+	wd->wd_cut = 0;
+	/* One row more than asked tells whether there is a next page. */
+	want = wd->wd_left < 511 ? (int)wd->wd_left + 1 : 512;
+	if ((n = store_dead_read(wd->wd_after, want, webhook_dead_row, wd,
+	    &cause)) == -1) {
+		log_error("webhook: %s", cause);
+		free(cause);
+		admin_reply_text(req, 500, "text/plain",
+		    "cannot read the state file\n");
+		webhook_dead_free(wd);
+		return (ADMIN_SLICE_DONE);
+	}
+	if (!wd->wd_more && (wd->wd_cut || n == want))
+		return (ADMIN_SLICE_AGAIN);
+	evbuffer_add_printf(wd->wd_buf, "]\n");
+	if (wd->wd_more && wd->wd_n > 0) {
+		snprintf(link, sizeof link, "</webhooks/dead?limit=%zu&after="
+		    "%lld>; rel=\"next\"", wd->wd_n, (long long)wd->wd_after);
+		admin_reply_header(req, "Link", link);
+	}
+	admin_reply_buffer(req, 200, "application/json", wd->wd_buf);
+	webhook_dead_free(wd);
+	return (ADMIN_SLICE_DONE);
+}
+
+/* GET /webhooks/dead[?limit=N][&after=SEQ], oldest first. */
 static void
 webhook_admin_dead(struct admin_req *req, const char *tail, void *arg)
 {
-	json_t	*a;
+	struct webhook_dead_page	*wd;
+	size_t				 limit;
+	uint64_t			 after;
 
 	(void)tail;
 	(void)arg;
-	if ((a = store_dead_list()) == NULL) {
-		admin_reply_text(req, 500, "text/plain",
-		    "cannot read the state file\n");
+	if (admin_paging(req, &limit, &after) != 0)
 		return;
-	}
-	admin_reply_json(req, 200, a);
+	wd = xcalloc(1, sizeof *wd);
+	if ((wd->wd_buf = evbuffer_new()) == NULL)
+		fatal_oom();
+	evbuffer_add_printf(wd->wd_buf, "[");
+	wd->wd_left = limit;
+	wd->wd_after = (int64_t)after;
+	wd->wd_gen = store_queued_gen();
+	/* A stuck disk delays the newest deaths, never the answer. */
+	wd->wd_wait_until = clock_mono_ms() + 1000;
+	admin_slices(req, webhook_dead_slice, webhook_dead_free, wd);
 }
 
 /* Stopping: start nothing new; pending events stay in the outbox. */
@@ -1057,6 +1188,9 @@ webhook_init(char **cause)
 	    "result=\"retry\"", "Webhook delivery attempts by result.");
 	webhook_m_dead = metrics_counter("janitor_webhook_deliveries_total",
 	    "result=\"dead\"", "Webhook delivery attempts by result.");
+	webhook_m_dropped = metrics_counter("janitor_webhook_dropped_total",
+	    NULL, "Webhook events not queued for delivery because "
+	    "webhooks.max_pending were waiting (kept as dead).");
 	metrics_gauge_func("janitor_webhook_queue_depth", NULL,
 	    "Webhook events not yet delivered.", webhook_depth_fn, NULL);
 	metrics_gauge_func("janitor_webhook_oldest_pending_seconds", NULL,

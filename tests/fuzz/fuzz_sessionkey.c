@@ -1,7 +1,8 @@
 /*
  * fuzz_sessionkey.c -- arbitrary bytes as a request target and a Cookie
- * header through every key source, and whole as a JSON body; whatever is
- * accepted must match ^[A-Za-z0-9_-]{1,128}$.
+ * header through every key source, the issued cookie's MAC check among
+ * them, and whole as a JSON body; whatever is accepted must match
+ * ^[A-Za-z0-9_-]{1,128}$.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -26,13 +27,18 @@ fuzz_check(const char *out)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char		 out[SESSION_KEY_MAX + 1], *target, *cookie, *cause;
+	char		 out[SESSION_KEY_MAX + 1], *target, *cookie, *rw, *cause;
 	const uint8_t	*nl;
 	size_t		 tlen;
+	int64_t		 issued;
 
-	if (fuzz_re == NULL && (fuzz_re = rx_compile(CONFIG_GRADIO_KEY_PATH,
-	    "fuzz", 0, &cause)) == NULL)
-		abort();
+	if (fuzz_re == NULL) {
+		sessionkey_secret_set((const unsigned char *)
+		    "fuzzing secret, 32 bytes long...", SESSIONKEY_SECRET_LEN);
+		if ((fuzz_re = rx_compile(CONFIG_GRADIO_KEY_PATH, "fuzz", 0,
+		    &cause)) == NULL)
+			abort();
+	}
 	/* "target\ncookie": the first line is the target, the rest a header. */
 	nl = memchr(data, '\n', size);
 	tlen = nl != NULL ? (size_t)(nl - data) : size;
@@ -43,6 +49,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (sessionkey_from_cookie(cookie, "janitor_sid", out))
 		fuzz_check(out);
+	if (sessionkey_from_signed_cookie(cookie, "janitor_sid", out, &issued))
+		fuzz_check(out);
+	rw = sessionkey_cookie_rewrite(cookie, "janitor_sid", "k");
+	if (rw == NULL || strstr(rw, "janitor_sid=k") == NULL)
+		abort();
+	free(rw);
 	if (sessionkey_from_query(target, "session_hash", out))
 		fuzz_check(out);
 	if (sessionkey_from_header(cookie, out))

@@ -2,6 +2,9 @@
 from a policy text, and waiting for sockets.  Each test file is one scenario
 built on unittest and runs under Debian's /usr/bin/python3."""
 
+import base64
+import hashlib
+import hmac
 import os
 import random
 import signal
@@ -130,6 +133,11 @@ class Janitord:
         with open(self.log_path, "r", errors="replace") as f:
             return f.read()
 
+    def cookie(self, key, issued_ms=None, state_dir=None):
+        """A janitor_sid value for key as janitord would have issued it
+        (state_dir: the policy's, {dir} unless told)."""
+        return sign_cookie(state_dir or self.dir, key, issued_ms)
+
     def wait_log(self, text, timeout=10.0):
         return wait_for(lambda: text in self.log(), timeout=timeout,
                         what="log line %r" % text)
@@ -166,6 +174,23 @@ class Janitord:
         if exc[0] is not None:
             sys.stderr.write("---- janitord log ----\n" + self.log())
         return False
+
+
+def sign_cookie(state_dir, key, issued_ms=None):
+    """The value of a session cookie janitord issued for key (what
+    src/sessionkey.c makes: KEY.ISSUED.MAC, the MAC an HMAC-SHA-256 over
+    "KEY.ISSUED" with state_dir/cookie.key, cut to 128 bits, base64url),
+    so a test can speak as a browser that holds that cookie."""
+    path = os.path.join(state_dir, "cookie.key")
+    wait_for(lambda: os.path.exists(path), what=path)
+    with open(path, "rb") as f:
+        secret = f.read()
+    if issued_ms is None:
+        issued_ms = int(time.time() * 1000)
+    msg = ("%s.%d" % (key, issued_ms)).encode()
+    mac = hmac.new(secret, msg, hashlib.sha256).digest()[:16]
+    return "%s.%d.%s" % (key, issued_ms,
+                         base64.urlsafe_b64encode(mac).decode().rstrip("="))
 
 
 def check(conf_path, *extra):

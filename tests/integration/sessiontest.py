@@ -46,12 +46,18 @@ def state(jd, key):
     return s["state"] if s else None
 
 
-def cookie_of(headers):
-    """The janitor_sid value a response sets, or None."""
+def cookie_value_of(headers):
+    """The janitor_sid value a response sets (KEY.ISSUED.MAC), or None."""
     for v in headers.get("set-cookie", []):
         if v.startswith("janitor_sid="):
             return v.split(";", 1)[0].split("=", 1)[1]
     return None
+
+
+def cookie_of(headers):
+    """The session key of the janitor_sid cookie a response sets, or None."""
+    v = cookie_value_of(headers)
+    return v.split(".", 1)[0] if v is not None else None
 
 
 def forwarded(body, name="X-Janitor-Session"):

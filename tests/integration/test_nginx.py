@@ -161,8 +161,13 @@ http {{
         self.assertEqual(len(sid), 1, cookie)
         self.assertIn("Secure", sid[0])
         self.assertIn("HttpOnly", sid[0])
-        key = sid[0].split("=", 1)[1].split(";")[0]
+        value = sid[0].split("=", 1)[1].split(";")[0]
+        key = value.split(".")[0]
         self.assertEqual(h["x-janitor-session"], key)
+        # The browser comes back with it: now there is a session.
+        async with self.http.get(self.url + "/echo", headers={
+                "Cookie": "janitor_sid=" + value}) as r:
+            self.assertEqual(r.status, 200)
         # The session records the client's address, not nginx's.
         async with aiohttp.ClientSession() as admin:
             async with admin.get("http://127.0.0.1:%d/sessions/%s"

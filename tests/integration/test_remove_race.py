@@ -115,14 +115,14 @@ class RemoveRace(unittest.TestCase):
         self.jd.start()
         self.addCleanup(self.jd.__exit__, None, None, None)
 
-    def requests(self, keys):
-        """One request per key, all at once: a new session's first
+    def requests(self, cookies):
+        """One request per cookie, all at once: a new session's first
         request waits for its commit, and these share one."""
         socks = []
-        for key in keys:
+        for cookie in cookies:
             s = relay.connect(self.jd.port)
             s.sendall(("GET / HTTP/1.1\r\nHost: t\r\nCookie: janitor_sid="
-                       "%s\r\nConnection: close\r\n\r\n" % key).encode())
+                       "%s\r\nConnection: close\r\n\r\n" % cookie).encode())
             socks.append(s)
         for s in socks:
             try:
@@ -147,6 +147,9 @@ class RemoveRace(unittest.TestCase):
         t0 = time.monotonic()
         for first in range(0, ROUNDS, BATCH):
             keys = ["s%04d" % i for i in range(first, first + BATCH)]
+            # The cookies were issued before the app made the trees: only
+            # what a session made since it began is removed.
+            cookies = [self.jd.cookie(k) for k in keys]
             pairs = [self.tree(k) for k in keys]
             stop = threading.Event()
 
@@ -164,7 +167,7 @@ class RemoveRace(unittest.TestCase):
                 except Exception as e:  # noqa: BLE001
                     errors.append(e)
 
-            self.requests(keys)
+            self.requests(cookies)
             # The sessions expire after_disconnect (50 ms) from now.
             th = threading.Thread(target=racer)
             th.start()
@@ -195,14 +198,17 @@ class RemoveRace(unittest.TestCase):
         """sessions/L -> outside: the link goes, the target stays.
         data/L -> outside (so data/L/cache is outside/cache): nothing is
         followed, outside/cache stays, the removal fails and is counted."""
+        # The sessions began (their cookies were issued) before the app
+        # made these.
+        lnk1, real1 = self.jd.cookie("lnk1"), self.jd.cookie("real1")
         os.symlink(self.out, os.path.join(self.sessions, "lnk1"))
         os.symlink(self.out, os.path.join(self.data, "lnk1"))
         os.makedirs(os.path.join(self.data, "real1", "cache", "x"))
         fill(os.path.join(self.data, "real1", "cache", "x"), 3, "real")
         relay.get(self.jd.port, "/",
-                  headers={"Cookie": "janitor_sid=lnk1"})
+                  headers={"Cookie": "janitor_sid=" + lnk1})
         relay.get(self.jd.port, "/",
-                  headers={"Cookie": "janitor_sid=real1"})
+                  headers={"Cookie": "janitor_sid=" + real1})
         jtest.wait_for(lambda: not os.path.lexists(
             os.path.join(self.sessions, "lnk1")) and not os.path.exists(
             os.path.join(self.data, "real1", "cache")), timeout=10,

@@ -1,14 +1,17 @@
-"""A new session's first request waits until the session is committed to
-the state file: the app never sees a session janitord has not stored, and
-the client gets no Set-Cookie for one.  The state file is write-locked by
-the test (BEGIN IMMEDIATE) to stretch the commit: new sessions are held
-(also a POST whose body exceeds the pipelining buffer, and a second request
-of the same unstored session), an existing session is not, a client that
-leaves while held does no harm, and everything goes on when the lock goes.
-A hold longer than limits.upstream_timeout is answered 503; a SIGTERM
-while a request is held lets it finish.  The upstream
-checks in the state file, on every request, that the session it is told
-about is stored."""
+"""A request that confirms a session waits until the session is committed
+to the state file: the app never sees a request of a confirmed session
+janitord has not stored.  A client without a cookie gets one at once (its
+session is provisional, in memory only); when it comes back with it, that
+request is held.  With sessions.confirm: first_request the first request
+is held and the client gets no Set-Cookie before the commit.  The state
+file is write-locked by the test (BEGIN IMMEDIATE) to stretch the commit:
+confirming requests are held (also a POST whose body exceeds the
+pipelining buffer, and a second request of the same unstored session), an
+existing session is not, a client that leaves while held does no harm,
+and everything goes on when the lock goes.  A hold longer than
+limits.upstream_timeout is answered 503; a SIGTERM while a request is held
+lets it finish.  The upstream checks in the state file, on every request,
+whether the session it is told about is stored."""
 
 import http.server
 import os
@@ -33,6 +36,7 @@ limits:
   upstream_timeout: {upstream_timeout}
 log:
   level: debug
+{extra}
 """
 
 
@@ -104,7 +108,7 @@ def set_cookie(headers):
 
 class Durable(unittest.TestCase):
 
-    def start(self, upstream_timeout="60s"):
+    def start(self, upstream_timeout="60s", extra=""):
         self.app = http.server.ThreadingHTTPServer(("127.0.0.1", 0), App)
         self.app.daemon_threads = True
         self.app.seen = []
@@ -113,7 +117,8 @@ class Durable(unittest.TestCase):
         self.addCleanup(self.app.server_close)
         self.addCleanup(self.app.shutdown)
         self.jd = jtest.Janitord(POLICY, upstream_port=self.app.server_port,
-                                 upstream_timeout=upstream_timeout)
+                                 upstream_timeout=upstream_timeout,
+                                 extra=extra)
         self.app.db = os.path.join(self.jd.dir, "janitor.db")
         self.jd.start()
         self.addCleanup(self.jd.__exit__, None, None, None)
@@ -135,39 +140,48 @@ class Durable(unittest.TestCase):
 
     def test_held_until_stored(self):
         self.start()
+        old1 = "janitor_sid=" + self.jd.cookie("old1")
         st, h, body = relay.get(self.jd.port, "/warm",
-                                headers={"Cookie": "janitor_sid=old1"})
+                                headers={"Cookie": old1})
         self.assertEqual(st, 200)
         self.assertEqual(self.seen("/warm"), [("/warm", "old1", True, 0)])
 
         lock = self.lock_state()
         t0 = time.monotonic()
-        fresh = request(self.jd.port, "/fresh")           # gets a cookie
-        mine = request(self.jd.port, "/mine", cookie="mine1")
-        again = request(self.jd.port, "/again", cookie="mine1")
-        post = request(self.jd.port, "/post", cookie="post1",
+        # No cookie: one is issued at once, for a provisional session the
+        # app sees the key of but which nothing is promised for yet.
+        st, h, body = relay.get(self.jd.port, "/fresh")
+        self.assertEqual(st, 200)
+        value = sessiontest.cookie_value_of(h)
+        key = value.split(".", 1)[0]
+        self.assertEqual(self.seen("/fresh"), [("/fresh", key, False, 0)])
+        fresh = request(self.jd.port, "/back", cookie=value)  # comes back
+        mine = request(self.jd.port, "/mine", cookie=self.jd.cookie("mine1"))
+        again = request(self.jd.port, "/again",
+                        cookie=self.jd.cookie("mine1"))
+        post = request(self.jd.port, "/post", cookie=self.jd.cookie("post1"),
                        body=b"p" * 200000)
-        gone = request(self.jd.port, "/gone", cookie="gone1")
+        gone = request(self.jd.port, "/gone", cookie=self.jd.cookie("gone1"))
         # An existing session is not held, even while the commit is stuck.
         st, h, body = relay.get(self.jd.port, "/old",
-                                headers={"Cookie": "janitor_sid=old1"})
+                                headers={"Cookie": old1})
         self.assertEqual(st, 200)
         self.assertLess(time.monotonic() - t0, 2.0)
         self.assertEqual(len(self.seen("/old")), 1)
-        # The new ones are held: nothing reached the app or the client.
+        # The confirming ones are held: nothing reached the app or client.
         self.assertFalse(answered_within(fresh, 0.8))
         for s in (mine, again, post):
             self.assertFalse(answered_within(s, 0.05))
         self.assertEqual(self.metric("janitor_requests_held"), 5)
         gone.close()                                      # leaves while held
         time.sleep(0.2)
-        for p in ("/fresh", "/mine", "/again", "/post", "/gone"):
+        for p in ("/back", "/mine", "/again", "/post", "/gone"):
             self.assertEqual(self.seen(p), [], p)
         lock.rollback()
         lock.close()
 
         results = {}
-        for name, s in (("fresh", fresh), ("mine", mine), ("again", again),
+        for name, s in (("back", fresh), ("mine", mine), ("again", again),
                         ("post", post)):
             try:
                 results[name] = relay.Reader(s).response()
@@ -177,10 +191,9 @@ class Durable(unittest.TestCase):
         for name, (st, h, body) in results.items():
             self.assertEqual(st, 200, name)
             self.assertEqual(body, b"ok\n", name)
-        key = set_cookie(results["fresh"][1])
-        self.assertIsNotNone(key)
+        self.assertIsNone(set_cookie(results["back"][1]))
         self.assertIsNone(set_cookie(results["mine"][1]))
-        self.assertEqual(self.seen("/fresh"), [("/fresh", key, True, 0)])
+        self.assertEqual(self.seen("/back"), [("/back", key, True, 0)])
         self.assertEqual(self.seen("/mine"), [("/mine", "mine1", True, 0)])
         self.assertEqual(self.seen("/again"), [("/again", "mine1", True, 0)])
         self.assertEqual(self.seen("/post"), [("/post", "post1", True,
@@ -204,23 +217,46 @@ class Durable(unittest.TestCase):
         # Now stored: the next request of a once-new session is not held.
         lock = self.lock_state()
         try:
-            st, h, body = relay.get(self.jd.port, "/next",
-                                    headers={"Cookie": "janitor_sid=mine1"})
+            st, h, body = relay.get(self.jd.port, "/next", headers={
+                "Cookie": "janitor_sid=" + self.jd.cookie("mine1")})
             self.assertEqual(st, 200)
         finally:
             lock.rollback()
             lock.close()
         self.stop_clean()
 
+    def test_first_request(self):
+        """sessions.confirm: first_request: the first request of a client
+        without a cookie is held until its session is stored, and its
+        Set-Cookie comes only then."""
+        self.start(extra="sessions:\n  confirm: first_request\n")
+        lock = self.lock_state()
+        fresh = request(self.jd.port, "/fresh")
+        self.assertFalse(answered_within(fresh, 0.8))
+        self.assertEqual(self.seen("/fresh"), [])
+        lock.rollback()
+        lock.close()
+        try:
+            st, h, body = relay.Reader(fresh).response()
+        finally:
+            fresh.close()
+        self.assertEqual(st, 200)
+        key = sessiontest.cookie_of(h)
+        self.assertIsNotNone(key)
+        self.assertEqual(self.seen("/fresh"), [("/fresh", key, True, 0)])
+        self.assertEqual(self.metric("janitor_requests_held_total"), 1)
+        self.stop_clean()
+
     def test_held_too_long(self):
         """A commit stuck past upstream_timeout: 503, the app saw nothing;
         later requests of that session go through."""
         self.start(upstream_timeout="1s")
+        late1 = "janitor_sid=" + self.jd.cookie("late1")
         lock = self.lock_state()
         t0 = time.monotonic()
         try:
             st, h, body = relay.get(self.jd.port, "/late",
-                                    headers={"Cookie": "janitor_sid=late1"})
+                                    headers={"Cookie": late1})
             took = time.monotonic() - t0
         finally:
             lock.rollback()
@@ -231,7 +267,7 @@ class Durable(unittest.TestCase):
         self.assertIsNone(set_cookie(h))
         self.assertEqual(self.seen("/late"), [])
         st, h, body = relay.get(self.jd.port, "/later",
-                                headers={"Cookie": "janitor_sid=late1"})
+                                headers={"Cookie": late1})
         self.assertEqual(st, 200)
         self.assertEqual(self.seen("/later"), [("/later", "late1", True, 0)])
         self.stop_clean()
@@ -241,7 +277,7 @@ class Durable(unittest.TestCase):
         is answered once its commit comes, then janitord exits 0."""
         self.start()
         lock = self.lock_state()
-        s = request(self.jd.port, "/bye", cookie="bye1")
+        s = request(self.jd.port, "/bye", cookie=self.jd.cookie("bye1"))
         self.assertFalse(answered_within(s, 0.3))
         self.jd.signal(signal.SIGTERM)
         time.sleep(0.3)

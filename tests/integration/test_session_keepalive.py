@@ -32,7 +32,8 @@ log:
 CLIENT = r"""
 import socket, sys, time
 s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=10)
-s.sendall(b"GET /ws HTTP/1.1\r\nHost: t\r\nCookie: janitor_sid=vanishing\r\n"
+s.sendall(b"GET /ws HTTP/1.1\r\nHost: t\r\nCookie: janitor_sid=" +
+          sys.argv[3].encode() + b"\r\n"
           b"Upgrade: websocket\r\nConnection: Upgrade\r\n"
           b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
           b"Sec-WebSocket-Version: 13\r\n\r\n")
@@ -95,7 +96,8 @@ class VanishedClient(unittest.TestCase):
     def test_keepalive_notices_vanished_client(self):
         client = subprocess.Popen(
             ["ip", "netns", "exec", self.ns, "/usr/bin/python3", "-c", CLIENT,
-             self.host_ip, str(self.jd.port)], stdout=subprocess.PIPE)
+             self.host_ip, str(self.jd.port), self.jd.cookie("vanishing")],
+            stdout=subprocess.PIPE)
         self.addCleanup(client.wait)
         self.addCleanup(client.kill)
         self.assertEqual(client.stdout.readline().strip(),

@@ -1,11 +1,14 @@
 """Session keys through the real binary: a cookie is issued and stays
 stable, hostile cookie values are never forwarded as keys, a spoofed
-forward_header never reaches the app, and the admin session routes."""
+forward_header never reaches the app, and the admin session routes.  Keys
+the tests choose are sent as janitord would have issued them
+(jtest.sign_cookie)."""
 
 import unittest
 
 import relay
-from sessiontest import admin, cookie_of, forwarded, metric, session
+from sessiontest import (admin, cookie_of, cookie_value_of, forwarded,
+                         metric, session)
 
 
 class SessionKeys(unittest.TestCase):
@@ -36,17 +39,22 @@ class SessionKeys(unittest.TestCase):
         self.assertIn("SameSite=Lax", sc)
         self.assertNotIn("Secure", sc)
         self.assertEqual(fwd, [key])
+        value = cookie_value_of(hd)
+        self.assertRegex(value, r"^%s\.\d{13}\.[A-Za-z0-9_-]{22}$" % key)
         for i in range(3):
-            hd, fwd = self.get("janitor_sid=" + key)
+            hd, fwd = self.get("janitor_sid=" + value)
             self.assertNotIn("set-cookie", hd)
             self.assertEqual(fwd, [key])
+        # The first request was issued the cookie and made no session: a
+        # provisional session of an issued key is the cookie alone.  Its
+        # return confirmed it.
         s = session(self.jd, key)
-        self.assertEqual(s["requests"], 4)
+        self.assertEqual(s["requests"], 3)
         self.assertEqual(s["state"], "idle")
         self.assertEqual(s["client_ip"], "127.0.0.1")
         self.assertEqual(metric(self.jd, "janitor_sessions_created_total"), 1)
         # Another cookie of the page's own is left alone.
-        hd, fwd = self.get("theme=dark; janitor_sid=" + key)
+        hd, fwd = self.get("theme=dark; janitor_sid=" + value)
         self.assertEqual(fwd, [key])
 
     def test_secure_from_trusted_proto(self):
@@ -55,7 +63,7 @@ class SessionKeys(unittest.TestCase):
 
     def test_hostile_cookies_never_forwarded(self):
         for value in ["../x", "a" * 129, "%2e%2e", "", "a b", "x/../../etc",
-                      "\"quoted\"", "k.y"]:
+                      "\"quoted\"", "k.y", "uploads", "b" * 128]:
             hd, fwd = self.get("janitor_sid=" + value)
             key = cookie_of(hd)
             self.assertIsNotNone(key, value)
@@ -66,12 +74,13 @@ class SessionKeys(unittest.TestCase):
             self.assertRegex(s["key"], r"^[A-Za-z0-9_-]{22}$")
         # 128 characters is the longest acceptable key.
         long_key = "b" * 128
-        hd, fwd = self.get("janitor_sid=" + long_key)
+        hd, fwd = self.get("janitor_sid=" + self.jd.cookie(long_key))
         self.assertNotIn("set-cookie", hd)
         self.assertEqual(fwd, [long_key])
 
     def test_spoofed_forward_header_removed(self):
-        hd, fwd = self.get("janitor_sid=mine", {"X-Janitor-Session": "evil"})
+        hd, fwd = self.get("janitor_sid=" + self.jd.cookie("mine"),
+                           {"X-Janitor-Session": "evil"})
         self.assertEqual(fwd, ["mine"])
         hd, fwd = self.get(None, {"x-janitor-session": "../evil"})
         self.assertEqual(fwd, [cookie_of(hd)])
@@ -79,7 +88,7 @@ class SessionKeys(unittest.TestCase):
 
     def test_admin_session_routes(self):
         for k in ("one", "two", "three"):
-            self.get("janitor_sid=" + k)
+            self.get("janitor_sid=" + self.jd.cookie(k))
         st, body = admin(self.jd, "GET", "/sessions")
         self.assertEqual(st, 200)
         self.assertEqual([s["key"] for s in body], ["three", "two", "one"])

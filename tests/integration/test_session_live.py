@@ -32,7 +32,8 @@ class Live(unittest.TestCase):
 
     def test_websocket_unload_within_1s(self):
         self.start(GRACE0)
-        ws = Channel(self.jd.port, "/ws", cookie="wstab", websocket=True)
+        ws = Channel(self.jd.port, "/ws", cookie=self.jd.cookie("wstab"),
+                     websocket=True)
         self.assertEqual(ws.status, 101)
         wait_state(self.jd, "wstab", "live")
         self.assertEqual(session(self.jd, "wstab")["channels"], 1)
@@ -52,7 +53,7 @@ class Live(unittest.TestCase):
     def test_sse_is_live(self):
         self.start(GRACE0)
         sse = Channel(self.jd.port, "/sse?n=1000&interval=0.05",
-                      cookie="ssetab")
+                      cookie=self.jd.cookie("ssetab"))
         self.assertEqual(sse.status, 200)
         wait_state(self.jd, "ssetab", "live")
         sse.close()
@@ -63,7 +64,8 @@ class Live(unittest.TestCase):
         self.start(GRACE0)
         for path in ("/plain", "/slow?n=3&delay=0.1", "/chunked"):
             st, h, body = relay.get(self.jd.port, path,
-                                    {"Cookie": "janitor_sid=plain"})
+                                    {"Cookie": "janitor_sid=" +
+                                     self.jd.cookie("plain")})
             self.assertEqual(st, 200)
         time.sleep(0.3)
         self.assertEqual(state(self.jd, "plain"), "idle")
@@ -71,9 +73,10 @@ class Live(unittest.TestCase):
 
     def test_two_tabs_one_cookie(self):
         self.start(GRACE0)
-        a = Channel(self.jd.port, "/ws", cookie="shared", websocket=True)
+        a = Channel(self.jd.port, "/ws", cookie=self.jd.cookie("shared"),
+                    websocket=True)
         b = Channel(self.jd.port, "/sse?n=1000&interval=0.05",
-                    cookie="shared")
+                    cookie=self.jd.cookie("shared"))
         jtest_wait = wait_state(self.jd, "shared", "live")
         self.assertTrue(jtest_wait)
         self.assertEqual(session(self.jd, "shared")["channels"], 2)
@@ -88,12 +91,14 @@ class Live(unittest.TestCase):
 
     def test_grace_reconnect(self):
         self.start(GRACE2)
-        ws = Channel(self.jd.port, "/ws", cookie="reload", websocket=True)
+        ws = Channel(self.jd.port, "/ws", cookie=self.jd.cookie("reload"),
+                     websocket=True)
         wait_state(self.jd, "reload", "live")
         ws.close()                      # the tab reloads ...
         time.sleep(0.5)
         self.assertEqual(state(self.jd, "reload"), "idle")
-        ws = Channel(self.jd.port, "/ws", cookie="reload", websocket=True)
+        ws = Channel(self.jd.port, "/ws", cookie=self.jd.cookie("reload"),
+                     websocket=True)
         wait_state(self.jd, "reload", "live")
         time.sleep(2.5)                 # past the first close's grace
         self.assertEqual(metric(self.jd, "janitor_unloads_total"), 0)

@@ -28,8 +28,9 @@ class Restart(unittest.TestCase):
         self.addCleanup(self.jd.__exit__, None, None, None)
 
     def test_live_at_stop(self):
-        back = Channel(self.jd.port, "/ws", cookie="comesback", websocket=True)
-        gone = Channel(self.jd.port, "/ws", cookie="staysaway",
+        back = Channel(self.jd.port, "/ws",
+                       cookie=self.jd.cookie("comesback"), websocket=True)
+        gone = Channel(self.jd.port, "/ws", cookie=self.jd.cookie("staysaway"),
                        websocket=True)
         wait_state(self.jd, "comesback", "live")
         wait_state(self.jd, "staysaway", "live")
@@ -42,7 +43,8 @@ class Restart(unittest.TestCase):
         t0 = time.monotonic()
         self.assertEqual(state(self.jd, "comesback"), "idle")
         self.assertEqual(session(self.jd, "staysaway")["requests"], 1)
-        back = Channel(self.jd.port, "/ws", cookie="comesback", websocket=True)
+        back = Channel(self.jd.port, "/ws",
+                       cookie=self.jd.cookie("comesback"), websocket=True)
         wait_state(self.jd, "comesback", "live")
         wait_state(self.jd, "staysaway", "unloaded", timeout=5.0)
         took = time.monotonic() - t0

@@ -62,7 +62,8 @@ class WsPing(unittest.TestCase):
         self.addCleanup(self.jd.__exit__, None, None, None)
 
     def open(self, key):
-        ch = Channel(self.jd.port, "/ws", cookie=key, websocket=True)
+        ch = Channel(self.jd.port, "/ws", cookie=self.jd.cookie(key),
+                     websocket=True)
         self.assertEqual(ch.status, 101)
         wait_state(self.jd, key, "live")
         return ch, Frames(ch)

@@ -40,18 +40,28 @@ webhooks:
 """
 
 
-def get(port, key, path="/plain"):
-    """GET with key as the cookie, or with none; returns the key of the
-    session the response belongs to (the one it set, if any)."""
-    headers = {"Cookie": "janitor_sid=" + key} if key else {}
-    req = urllib.request.Request("http://127.0.0.1:%d%s" % (port, path),
+def get(jd, key, path="/plain"):
+    """GET with key's cookie (as janitord issued it), or with none; returns
+    the key of the session the response belongs to and the cookie it set,
+    if any."""
+    headers = {"Cookie": "janitor_sid=" + jd.cookie(key)} if key else {}
+    req = urllib.request.Request("http://127.0.0.1:%d%s" % (jd.port, path),
                                  headers=headers)
     with urllib.request.urlopen(req, timeout=5) as r:
         r.read()
         for v in r.headers.get_all("Set-Cookie") or []:
             if v.startswith("janitor_sid="):
-                return v.split(";", 1)[0].split("=", 1)[1]
-    return key
+                value = v.split(";", 1)[0].split("=", 1)[1]
+                return value.split(".", 1)[0], value
+    return key, None
+
+
+def get_back(jd, value, path="/plain"):
+    """GET with a cookie value janitord set: the client coming back."""
+    req = urllib.request.Request("http://127.0.0.1:%d%s" % (jd.port, path),
+                                 headers={"Cookie": "janitor_sid=" + value})
+    with urllib.request.urlopen(req, timeout=5) as r:
+        r.read()
 
 
 class LiveWebhooks(unittest.TestCase):
@@ -93,11 +103,13 @@ class LiveWebhooks(unittest.TestCase):
     def test_tab_and_plain_client(self):
         self.rx.start()
         jd = self.daemon("1s").start()
+        # The page load issued the cookie; then the app made the directory.
+        cookie = jd.cookie("tabA1")
         os.makedirs(os.path.join(jd.dir, "sessions", "tabA1", "x"))
-        ws = Channel(jd.port, "/ws", cookie="tabA1", websocket=True)
+        ws = Channel(jd.port, "/ws", cookie=cookie, websocket=True)
         self.assertEqual(ws.status, 101)
-        get(jd.port, "plainB1")
-        get(jd.port, "plainB1")
+        get(jd, "plainB1")
+        get(jd, "plainB1")
         time.sleep(0.3)
         t0 = time.monotonic()
         ws.close()
@@ -127,8 +139,9 @@ class LiveWebhooks(unittest.TestCase):
     def test_kill9_under_traffic(self):
         """10 rounds: tabs open and close and plain requests flow with
         fresh keys each round; janitord is kill -9'd at a random moment.
-        Every third plain request has no cookie and is issued one.  At
-        the end every session a client was answered for has expired
+        Every third plain request has no cookie and is issued one, and the
+        client comes back with it (which confirms the session).  At the
+        end every confirmed session a client was answered for has expired
         exactly once, after its unload when it was live, and nothing is
         pending."""
         self.rx.set_mode("flaky", flaky=0.2)
@@ -147,7 +160,7 @@ class LiveWebhooks(unittest.TestCase):
                 i += 1
                 try:
                     if i % 3 == 0:
-                        ws = Channel(jd.port, "/ws", cookie=key,
+                        ws = Channel(jd.port, "/ws", cookie=jd.cookie(key),
                                      websocket=True)
                         if ws.status == 101:
                             live_used.add(key)
@@ -156,9 +169,11 @@ class LiveWebhooks(unittest.TestCase):
                         time.sleep(0.01)
                         ws.close()
                     elif i % 3 == 1:
-                        used.add(get(jd.port, None))
+                        new, value = get(jd, None)
+                        get_back(jd, value)
+                        used.add(new)
                     else:
-                        get(jd.port, key)
+                        get(jd, key)
                         used.add(key)
                 except Exception:
                     time.sleep(0.01)   # killed: wait for the restart

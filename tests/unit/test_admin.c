@@ -111,6 +111,57 @@ late_handler(struct admin_req *ar, const char *tail, void *arg)
 	event_base_once(base, -1, EV_TIMEOUT, late_cb, NULL, &tv);
 }
 
+/* A reply made in five slices, with another event between each two. */
+static struct event	*tick_ev;
+static int		 ticks, slices, ticks_seen[8], freed;
+
+static void
+tick_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	ticks++;
+}
+
+static int
+slice_fn(struct admin_req *ar, void *arg)
+{
+	char	body[64];
+
+	(void)arg;
+	ticks_seen[slices++] = ticks;
+	/* Made ready now: it runs before the next slice, or never does. */
+	event_active(tick_ev, EV_TIMEOUT, 0);
+	if (slices < 5)
+		return (slices == 2 ? ADMIN_SLICE_WAIT : ADMIN_SLICE_AGAIN);
+	snprintf(body, sizeof body, "%d slices\n", slices);
+	admin_reply_header(ar, "Link", "</sliced?after=5>; rel=\"next\"");
+	admin_reply_text(ar, 200, NULL, body);
+	return (ADMIN_SLICE_DONE);
+}
+
+static void
+slice_free(void *arg)
+{
+	(void)arg;
+	freed++;
+}
+
+static void
+sliced_handler(struct admin_req *ar, const char *tail, void *arg)
+{
+	size_t		limit;
+	uint64_t	after;
+
+	(void)tail;
+	(void)arg;
+	if (admin_paging(ar, &limit, &after) != 0)
+		return;
+	slices = ticks = freed = 0;
+	admin_slices(ar, slice_fn, slice_free, NULL);
+}
+
 static void
 setup(void)
 {
@@ -135,6 +186,8 @@ setup(void)
 	admin_route("GET", "/echo/", 1, echo_handler, NULL);
 	admin_route("DELETE", "/echo/", 1, echo_handler, NULL);
 	admin_route("POST", "/late", 0, late_handler, NULL);
+	admin_route("GET", "/sliced", 0, sliced_handler, NULL);
+	tick_ev = evtimer_new(base, tick_cb, NULL);
 	ck_assert_int_eq(admin_init(&cause), 0);
 	metrics_inc(metrics_counter("janitor_test_total", NULL, "Test."));
 }
@@ -142,6 +195,7 @@ setup(void)
 static void
 teardown(void)
 {
+	event_free(tick_ev);
 	admin_free();
 	metrics_free();
 	daemon_init(base, NULL);
@@ -275,6 +329,31 @@ START_TEST(test_head_too_large)
 }
 END_TEST
 
+START_TEST(test_slices)
+{
+	struct client	c = { .request = "GET /sliced HTTP/1.1\r\n\r\n" };
+	struct client	d = { .request = "GET /sliced?limit=10001 HTTP/1.1\r\n"
+	    "\r\n" };
+	int		i;
+
+	exchange(&c);
+	ck_assert_int_eq(slices, 5);
+	/* The loop ran the other event between every two slices. */
+	for (i = 0; i < 5; i++)
+		ck_assert_int_eq(ticks_seen[i], i);
+	ck_assert_int_eq(freed, 0);
+	ck_assert_ptr_nonnull(strstr(c.response, "HTTP/1.1 200 OK\r\n"));
+	ck_assert_ptr_nonnull(strstr(c.response,
+	    "\r\nLink: </sliced?after=5>; rel=\"next\"\r\n"));
+	ck_assert_ptr_nonnull(strstr(c.response, "\r\n\r\n5 slices\n"));
+	/* A bad page size is a 400 before any slice. */
+	slices = 0;
+	exchange(&d);
+	ck_assert_ptr_nonnull(strstr(d.response, "HTTP/1.1 400 "));
+	ck_assert_int_eq(slices, 0);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -292,6 +371,7 @@ main(void)
 	tcase_add_test(tc, test_late_reply);
 	tcase_add_test(tc, test_late_reply_client_gone);
 	tcase_add_test(tc, test_head_too_large);
+	tcase_add_test(tc, test_slices);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -388,7 +388,8 @@ START_TEST(test_async)
 	ck_assert_int_eq(evthread_use_pthreads(), 0);
 	ck_assert_ptr_nonnull(base = event_base_new());
 	daemon_init(base, NULL);
-	ck_assert_int_eq(fsutil_remove_async(at(p, "a"), async_cb, NULL), -1);
+	ck_assert_int_eq(fsutil_remove_async(at(p, "a"), 0, async_cb, NULL),
+	    -1);
 	ck_assert_int_eq(fsutil_start_thread(&cause), 0);
 	ck_assert_int_eq(fsutil_start_thread(&cause), 0);	/* once */
 	mkd("a");
@@ -400,10 +401,11 @@ START_TEST(test_async)
 	mkd("r");
 	mkd("r/x");
 	ck_assert_int_eq(symlink(at(p, "r"), at(q, "l")), 0);
-	ck_assert_int_eq(fsutil_remove_async(at(p, "a"), async_cb, NULL), 0);
-	ck_assert_int_eq(fsutil_remove_async(at(p, "missing"), async_cb,
+	ck_assert_int_eq(fsutil_remove_async(at(p, "a"), 0, async_cb, NULL),
+	    0);
+	ck_assert_int_eq(fsutil_remove_async(at(p, "missing"), 0, async_cb,
 	    NULL), 0);
-	ck_assert_int_eq(fsutil_remove_async(at(p, "l/x"), async_cb, NULL),
+	ck_assert_int_eq(fsutil_remove_async(at(p, "l/x"), 0, async_cb, NULL),
 	    0);
 	event_base_loopexit(base, &tv);
 	event_base_dispatch(base);
@@ -420,6 +422,113 @@ START_TEST(test_async)
 	event_base_free(base);
 }
 END_TEST
+
+/* Wall milliseconds, real. */
+static int64_t
+wall_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+/* Sleep ms milliseconds. */
+static void
+nap(int ms)
+{
+	struct timespec	ts = { 0, (long)ms * 1000000 };
+
+	nanosleep(&ts, NULL);
+}
+
+START_TEST(test_older)
+{
+	struct fsutil_age	fa;
+	char			p[PATH_MAX];
+	int64_t			before, between, after;
+
+	before = wall_ms() - 200;
+	mkd("t");
+	mkfile("t/old", 1);
+	nap(100);
+	between = wall_ms();
+	nap(100);
+	/* The directory changes now (its ctime), its file stays old. */
+	ck_assert_int_eq(chmod(at(p, "t"), 0700), 0);
+	after = wall_ms() + 200;
+
+	/* Made before the limit: older, whichever time is asked. */
+	ck_assert_int_eq(fsutil_older(at(p, "t"), after, 1, &fa, NULL), 1);
+	ck_assert_int_eq(fsutil_older(at(p, "t"), after, 0, &fa, NULL), 1);
+	ck_assert_int_eq(fa.fa_by_ctime, 1);
+	/* Made after it: not older. */
+	ck_assert_int_eq(fsutil_older(at(p, "t"), before, 1, &fa, NULL), 0);
+	ck_assert_int_eq(fsutil_older(at(p, "t"), before, 0, &fa, NULL), 0);
+	/* Without a birth time the old file inside gives it away. */
+	ck_assert_int_eq(fsutil_older(at(p, "t"), between, 0, &fa, NULL), 1);
+	ck_assert_str_eq(fa.fa_what, "old");
+	ck_assert_int_eq(fa.fa_by_ctime, 1);
+	/* A birth time says it at once, where the file system keeps one. */
+	if (fsutil_older(at(p, "t"), between, 1, &fa, NULL) == 1 &&
+	    !fa.fa_by_ctime)
+		ck_assert_str_eq(fa.fa_what, "");
+	/* Missing is not older: there is nothing to leave alone. */
+	ck_assert_int_eq(fsutil_older(at(p, "nope"), after, 1, &fa, NULL), 0);
+	/* A link is judged by itself, never by its target. */
+	ck_assert_int_eq(symlink("/etc", at(p, "l")), 0);
+	ck_assert_int_eq(fsutil_older(at(p, "l"), before, 1, &fa, NULL), 0);
+}
+END_TEST
+
+static int	older_calls;
+
+static void
+older_cb(const char *path, int error, void *arg)
+{
+	(void)path;
+	(void)arg;
+	ck_assert_int_eq(error, 0);
+	if (++older_calls == 2)
+		event_base_loopexit(daemon_base(), NULL);
+}
+
+START_TEST(test_async_older)
+{
+	struct event_base	*base;
+	char			 p[PATH_MAX], *cause = NULL;
+	struct timeval		 tv = { 10, 0 };
+	int64_t			 born;
+
+	ck_assert_int_eq(evthread_use_pthreads(), 0);
+	ck_assert_ptr_nonnull(base = event_base_new());
+	daemon_init(base, NULL);
+	ck_assert_int_eq(fsutil_start_thread(&cause), 0);
+	mkd("static");
+	mkfile("static/app.js", 10);
+	nap(50);
+	born = wall_ms() + FSUTIL_BIRTH_SLACK_MS + 100;
+	/* A session that began after "static" was made: left alone. */
+	ck_assert_int_eq(fsutil_remove_async(at(p, "static"), born, older_cb,
+	    NULL), 0);
+	/* One that began before "mine" was made: removed. */
+	mkd("mine");
+	mkfile("mine/upload", 10);
+	ck_assert_int_eq(fsutil_remove_async(at(p, "mine"), wall_ms() - 5000,
+	    older_cb, NULL), 0);
+	older_calls = 0;
+	event_base_loopexit(base, &tv);
+	event_base_dispatch(base);
+	ck_assert_int_eq(older_calls, 2);
+	ck_assert(exists("static/app.js"));
+	ck_assert(!exists("mine"));
+	fsutil_stop_thread();
+	daemon_free();
+	event_base_free(base);
+}
+END_TEST
+
+/* Collect the cases. */
 
 /* Whether this process may mount a tmpfs (root, outside a jail). */
 static int
@@ -464,6 +573,8 @@ fsutil_suite(int mount_ok)
 	tcase_add_test(tc, test_stop);
 	tcase_add_test(tc, test_swap_race);
 	tcase_add_test(tc, test_async);
+	tcase_add_test(tc, test_older);
+	tcase_add_test(tc, test_async_older);
 	suite_add_tcase(s, tc);
 	return (s);
 }

@@ -69,6 +69,7 @@ setup(void)
 	po->po_expire_after_disconnect = 60 * MIN;
 	po->po_expire_ttl = 0;
 	po->po_sessions.capacity = 10000;
+	po->po_sessions.provisional_ttl = 2 * MIN;
 	daemon_init(NULL, po);
 	ck_assert_int_eq(session_init(&cause), 0);
 	session_set_sink(sink, NULL);
@@ -101,7 +102,8 @@ req(const char *key)
 {
 	int	created;
 
-	return (session_request(key, "192.0.2.1", &created));
+	return (session_request(key, "192.0.2.1", SESSION_NEW_CONFIRMED, 0,
+	    &created));
 }
 
 /* A request whose reference is dropped at once. */
@@ -116,7 +118,8 @@ START_TEST(test_create_idle)
 	struct session	*s;
 	int		 created;
 
-	s = session_request("abc", "192.0.2.1", &created);
+	s = session_request("abc", "192.0.2.1", SESSION_NEW_CONFIRMED, 0,
+	    &created);
 	ck_assert_int_eq(created, 1);
 	ck_assert_int_eq(session_state(s), SESSION_IDLE);
 	ck_assert_str_eq(session_key(s), "abc");
@@ -128,7 +131,8 @@ START_TEST(test_create_idle)
 	ck_assert_int_eq(last_rec.sr_requests, 1);
 	ck_assert_str_eq(last_rec.sr_client_ip, "192.0.2.1");
 	session_unref(s);
-	s = session_request("abc", "192.0.2.9", &created);
+	s = session_request("abc", "192.0.2.9", SESSION_NEW_CONFIRMED, 0,
+	    &created);
 	ck_assert_int_eq(created, 0);
 	ck_assert_ptr_eq(session_find("abc"), s);
 	ck_assert_ptr_null(session_find("abd"));
@@ -330,23 +334,197 @@ START_TEST(test_capacity_order)
 }
 END_TEST
 
-START_TEST(test_capacity_live_unloads_first)
+START_TEST(test_capacity_never_live)
+{
+	struct session	*a, *c, *p;
+	int		 created;
+
+	po->po_sessions.capacity = 2;
+	a = req("a");
+	ck_assert_int_eq(session_channel_open(a), 0);
+	advance(SEC);
+	req1("b");
+	advance(SEC);
+	/* a is the least recently active, but live: b goes. */
+	c = req("c");
+	ck_assert_int_eq(nevents, 1);
+	ck_assert_str_eq(events[0].key, "b");
+	ck_assert_int_eq(events[0].reason, JREASON_CAPACITY);
+	ck_assert_int_eq(session_channel_open(c), 0);
+	/* Every session live: a new one is not made, nothing is evicted. */
+	ck_assert_ptr_null(session_request("d", "192.0.2.1",
+	    SESSION_NEW_CONFIRMED, 0, &created));
+	ck_assert_ptr_null(session_find("d"));
+	ck_assert_int_eq(nevents, 1);
+	ck_assert_int_eq(metrics_value(metrics_counter(
+	    "janitor_sessions_refused_total", "reason=\"capacity\"", NULL)), 1);
+	/* A provisional one is made, but stays so: no channel either. */
+	p = session_request("p", "192.0.2.1", SESSION_NEW_PROVISIONAL, 0,
+	    &created);
+	ck_assert_ptr_nonnull(p);
+	session_unref(p);
+	p = session_request("p", "192.0.2.1", SESSION_NEW_PROVISIONAL, 0,
+	    &created);
+	ck_assert_int_eq(session_state(p), SESSION_PROVISIONAL);
+	ck_assert_int_eq(session_channel_open(p), -1);
+	session_channel_close(p);	/* a channel not counted: nothing */
+	ck_assert_int_eq(session_state(p), SESSION_PROVISIONAL);
+	ck_assert_int_eq(nevents, 1);
+	/* Once a goes idle, it is the one to make room. */
+	session_channel_close(a);
+	session_unref(a);
+	advance(5 * SEC);		/* grace: unloaded */
+	req1("p");
+	ck_assert_int_eq(session_state(p), SESSION_IDLE);
+	ck_assert_ptr_null(session_find("a"));
+	ck_assert_ptr_nonnull(session_find("c"));
+	session_unref(p);
+	session_channel_close(c);
+	session_unref(c);
+}
+END_TEST
+
+/* A request that makes a provisional session; returns the reference. */
+static struct session *
+preq(const char *key)
+{
+	int	created;
+
+	return (session_request(key, "192.0.2.1", SESSION_NEW_PROVISIONAL, 0,
+	    &created));
+}
+
+START_TEST(test_provisional_confirmed)
 {
 	struct session	*s;
 
-	po->po_sessions.capacity = 1;
-	s = req("live");
-	session_channel_open(s);
-	req1("other");
-	ck_assert_int_eq(nevents, 2);
-	ck_assert_int_eq(events[0].type, JEVENT_UNLOAD);
-	ck_assert_int_eq(events[1].type, JEVENT_EXPIRE);
-	ck_assert_int_eq(events[1].reason, JREASON_CAPACITY);
+	s = preq("pv");
+	ck_assert_int_eq(session_state(s), SESSION_PROVISIONAL);
+	ck_assert_int_eq(session_count(), 0);
+	ck_assert_int_eq(session_count_state(SESSION_PROVISIONAL), 1);
+	ck_assert_int_eq(npersist, 0);	/* memory only */
+	ck_assert_int_eq(session_stored(s), 1);	/* nothing to wait for */
+	ck_assert_ptr_null(session_newest(0));
+	ck_assert_ptr_eq(session_newest(1), s);
+	session_unref(s);
+	/* The client came back with the key: confirmed, and stored. */
+	advance(10 * SEC);
+	s = preq("pv");
+	ck_assert_int_eq(session_state(s), SESSION_IDLE);
+	ck_assert_int_eq(session_count(), 1);
+	ck_assert_int_eq(session_count_state(SESSION_PROVISIONAL), 0);
+	ck_assert_int_eq(npersist, 1);
+	ck_assert_str_eq(last_rec.sr_key, "pv");
+	ck_assert_int_eq(last_rec.sr_requests, 2);
+	ck_assert_int_eq(last_rec.sr_created_at, W0);
+	ck_assert_int_eq(session_stored(s), 0);	/* its commit is awaited */
+	ck_assert_ptr_eq(session_newest(0), s);
+	ck_assert_int_eq(metrics_value(metrics_counter(
+	    "janitor_sessions_created_total", NULL, NULL)), 1);
+	ck_assert_int_eq(metrics_value(metrics_counter(
+	    "janitor_sessions_provisional_total", NULL, NULL)), 1);
+	session_unref(s);
+	/* From now on it lives as any other. */
+	advance(60 * MIN + SEC);
+	ck_assert_int_eq(nevents, 1);
+	ck_assert_int_eq(events[0].reason, JREASON_AFTER_DISCONNECT);
+
+	/* A live channel confirms too. */
+	s = preq("ws");
+	ck_assert_int_eq(session_channel_open(s), 0);
+	ck_assert_int_eq(session_state(s), SESSION_LIVE);
+	ck_assert_int_eq(session_count_state(SESSION_LIVE), 1);
 	session_channel_close(s);
 	session_unref(s);
-	advance(2 * 60 * MIN);
-	ck_assert_int_eq(nevents, 3);	/* only "other" expiring */
-	ck_assert_str_eq(events[2].key, "other");
+}
+END_TEST
+
+START_TEST(test_provisional_dropped)
+{
+	struct session	*s;
+	char		 key[16];
+	int		 i;
+
+	po->po_sessions.provisional_ttl = 2 * MIN;
+	s = preq("gone");
+	advance(2 * MIN - SEC);
+	ck_assert_ptr_nonnull(session_find("gone"));
+	advance(SEC + 200);
+	/* Dropped without a word: no event, nothing stored. */
+	ck_assert_ptr_null(session_find("gone"));
+	ck_assert_int_eq(session_gone(s), 1);
+	ck_assert_int_eq(nevents, 0);
+	ck_assert_int_eq(npersist, 0);
+	ck_assert_int_eq(metrics_value(metrics_counter(
+	    "janitor_sessions_provisional_dropped_total", "reason=\"ttl\"",
+	    NULL)), 1);
+	session_unref(s);
+	/* The same key again starts over. */
+	session_unref(preq("gone"));
+	ck_assert_int_eq(session_count_state(SESSION_PROVISIONAL), 1);
+	session_expire_key("gone", JREASON_ADMIN);
+	ck_assert_int_eq(session_count_state(SESSION_PROVISIONAL), 0);
+	ck_assert_int_eq(nevents, 0);
+
+	/* Over provisional_capacity the oldest goes first. */
+	po->po_sessions.provisional_capacity = 3;
+	for (i = 0; i < 5; i++) {
+		snprintf(key, sizeof key, "f%d", i);
+		session_unref(preq(key));
+	}
+	ck_assert_int_eq(session_count_state(SESSION_PROVISIONAL), 3);
+	ck_assert_ptr_null(session_find("f0"));
+	ck_assert_ptr_null(session_find("f1"));
+	ck_assert_ptr_nonnull(session_find("f4"));
+	/* Confirmed sessions are never touched by a flood of these. */
+	po->po_sessions.capacity = 1;
+	req1("real");
+	for (i = 0; i < 50; i++) {
+		snprintf(key, sizeof key, "g%d", i);
+		session_unref(preq(key));
+	}
+	ck_assert_ptr_nonnull(session_find("real"));
+	ck_assert_int_eq(nevents, 0);
+}
+END_TEST
+
+START_TEST(test_born)
+{
+	struct session	*s;
+	int		 created;
+
+	/* A session made from a cookie issued earlier began then. */
+	s = session_request("ck", "192.0.2.1", SESSION_NEW_CONFIRMED,
+	    W0 - 3 * MIN, &created);
+	ck_assert_int_eq(session_created(s), W0 - 3 * MIN);
+	session_unref(s);
+	/* Not later than now, whatever the cookie says. */
+	s = session_request("fut", "192.0.2.1", SESSION_NEW_CONFIRMED,
+	    W0 + MIN, &created);
+	ck_assert_int_eq(session_created(s), W0);
+	session_unref(s);
+}
+END_TEST
+
+START_TEST(test_walk_order)
+{
+	struct session	*s;
+
+	req1("one");
+	session_unref(preq("p1"));
+	req1("two");
+	req1("three");
+	req1("one");
+	s = session_newest(0);
+	ck_assert_str_eq(session_key(s), "one");
+	ck_assert_uint_gt(session_order(s),
+	    session_order(session_older(s)));
+	s = session_older(s);
+	ck_assert_str_eq(session_key(s), "three");
+	s = session_older(s);
+	ck_assert_str_eq(session_key(s), "two");
+	ck_assert_ptr_null(session_older(s));
+	ck_assert_str_eq(session_key(session_newest(1)), "p1");
 }
 END_TEST
 
@@ -568,7 +746,11 @@ main(void)
 	tcase_add_test(tc, test_grace_zero_after_disconnect_zero);
 	tcase_add_test(tc, test_time_to_live);
 	tcase_add_test(tc, test_capacity_order);
-	tcase_add_test(tc, test_capacity_live_unloads_first);
+	tcase_add_test(tc, test_capacity_never_live);
+	tcase_add_test(tc, test_provisional_confirmed);
+	tcase_add_test(tc, test_provisional_dropped);
+	tcase_add_test(tc, test_born);
+	tcase_add_test(tc, test_walk_order);
 	tcase_add_test(tc, test_admin_expire);
 	tcase_add_test(tc, test_lazy_last_seen);
 	tcase_add_test(tc, test_restore);

@@ -1,10 +1,16 @@
 /*
  * test_sessionkey.c -- key sources, the acceptance rule against hostile
- * values, fresh keys and the Set-Cookie value.
+ * values, fresh keys, the signed cookie (MAC, forgeries, the secret file)
+ * and the Set-Cookie value.
  */
+#include <sys/stat.h>
+
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <check.h>
 
@@ -300,29 +306,230 @@ START_TEST(test_generate)
 }
 END_TEST
 
+/* The secret 00 01 .. 1f, as the known answers below were made with. */
+static void
+known_secret(void)
+{
+	unsigned char	sec[SESSIONKEY_SECRET_LEN];
+	size_t		i;
+
+	for (i = 0; i < sizeof sec; i++)
+		sec[i] = (unsigned char)i;
+	sessionkey_secret_set(sec, sizeof sec);
+}
+
+/* HMAC-SHA-256(00..1f, "k.1764000000123"), 128 bits, base64url (Python). */
+#define KNOWN_COOKIE	"k.1764000000123.JpmLlVUWdquyzTB7S9ZEuQ"
+
 START_TEST(test_set_cookie)
 {
 	struct policy	po;
 	char		buf[256];
 
+	known_secret();
 	memset(&po, 0, sizeof po);
 	po.po_sessions.cookie_name = "janitor_sid";
 	po.po_sessions.cookie_secure = COOKIE_SECURE_AUTO;
 	po.po_sessions.cookie_same_site = SAME_SITE_LAX;
-	sessionkey_set_cookie(&po, "k", 0, buf, sizeof buf);
-	ck_assert_str_eq(buf, "janitor_sid=k; Path=/; HttpOnly; SameSite=Lax");
-	sessionkey_set_cookie(&po, "k", 1, buf, sizeof buf);
-	ck_assert_str_eq(buf,
-	    "janitor_sid=k; Path=/; HttpOnly; SameSite=Lax; Secure");
+	sessionkey_set_cookie(&po, "k", 1764000000123, 0, buf, sizeof buf);
+	ck_assert_str_eq(buf, "janitor_sid=" KNOWN_COOKIE
+	    "; Path=/; HttpOnly; SameSite=Lax");
+	sessionkey_set_cookie(&po, "k", 1764000000123, 1, buf, sizeof buf);
+	ck_assert_str_eq(buf, "janitor_sid=" KNOWN_COOKIE
+	    "; Path=/; HttpOnly; SameSite=Lax; Secure");
 	po.po_sessions.cookie_secure = COOKIE_SECURE_NEVER;
 	po.po_sessions.cookie_same_site = SAME_SITE_STRICT;
-	sessionkey_set_cookie(&po, "k", 1, buf, sizeof buf);
-	ck_assert_str_eq(buf, "janitor_sid=k; Path=/; HttpOnly; SameSite=Strict");
+	sessionkey_set_cookie(&po, "k", 1764000000123, 1, buf, sizeof buf);
+	ck_assert_str_eq(buf, "janitor_sid=" KNOWN_COOKIE
+	    "; Path=/; HttpOnly; SameSite=Strict");
 	po.po_sessions.cookie_secure = COOKIE_SECURE_ALWAYS;
 	po.po_sessions.cookie_same_site = SAME_SITE_NONE;
-	sessionkey_set_cookie(&po, "k", 0, buf, sizeof buf);
-	ck_assert_str_eq(buf,
-	    "janitor_sid=k; Path=/; HttpOnly; SameSite=None; Secure");
+	sessionkey_set_cookie(&po, "k", 1764000000123, 0, buf, sizeof buf);
+	ck_assert_str_eq(buf, "janitor_sid=" KNOWN_COOKIE
+	    "; Path=/; HttpOnly; SameSite=None; Secure");
+}
+END_TEST
+
+START_TEST(test_signed)
+{
+	char	v[SESSIONKEY_COOKIE_MAX], bad[SESSIONKEY_COOKIE_MAX];
+	char	key[SESSION_KEY_MAX + 1], hdr[512], long_key[SESSION_KEY_MAX + 1];
+	unsigned char other[SESSIONKEY_SECRET_LEN];
+	int64_t	at = 0;
+	size_t	i;
+
+	known_secret();
+	sessionkey_sign("k", 1764000000123, v);
+	ck_assert_str_eq(v, KNOWN_COOKIE);
+	ck_assert_int_eq(sessionkey_verify(v, strlen(v), key, &at), 1);
+	ck_assert_str_eq(key, "k");
+	ck_assert_int_eq(at, 1764000000123);
+	/* Any byte changed, anywhere, and it is no cookie of ours. */
+	for (i = 0; i < strlen(v); i++) {
+		strcpy(bad, v);
+		bad[i] = bad[i] == 'A' ? 'B' : 'A';
+		ck_assert_msg(sessionkey_verify(bad, strlen(bad), key, &at) == 0,
+		    "%s verified", bad);
+	}
+	/* A bare key, the old format, a cut MAC or another time: no. */
+	ck_assert_int_eq(sessionkey_verify("k", 1, key, &at), 0);
+	ck_assert_int_eq(sessionkey_verify(v, strlen(v) - 1, key, &at), 0);
+	ck_assert_int_eq(sessionkey_verify("k.1764000000124.JpmLlVUWdquyzTB7S9"
+	    "ZEuQ", 38, key, &at), 0);
+	ck_assert_int_eq(sessionkey_verify("uploads.1.JpmLlVUWdquyzTB7S9ZEuQ",
+	    32, key, &at), 0);
+	ck_assert_int_eq(sessionkey_verify("../x.1764000000123.JpmLlVUWdquyzTB7S9"
+	    "ZEuQ", 41, key, &at), 0);
+	/* Another secret: yesterday's cookies are no longer ours. */
+	memset(other, 'z', sizeof other);
+	sessionkey_secret_set(other, sizeof other);
+	ck_assert_int_eq(sessionkey_verify(v, strlen(v), key, &at), 0);
+	/* The longest key signs and verifies too. */
+	memset(long_key, 'q', SESSION_KEY_MAX);
+	long_key[SESSION_KEY_MAX] = '\0';
+	sessionkey_sign(long_key, 99, v);
+	ck_assert_int_eq(sessionkey_verify(v, strlen(v), key, &at), 1);
+	ck_assert_str_eq(key, long_key);
+
+	/* In a header: the first copy that verifies wins. */
+	known_secret();
+	snprintf(hdr, sizeof hdr, "janitor_sid=uploads; janitor_sid=k.1.abc; "
+	    "x=1; janitor_sid=%s ; janitor_sid=z", KNOWN_COOKIE);
+	ck_assert_int_eq(sessionkey_from_signed_cookie(hdr, "janitor_sid", key,
+	    &at), 1);
+	ck_assert_str_eq(key, "k");
+	ck_assert_int_eq(sessionkey_from_signed_cookie("janitor_sid=uploads",
+	    "janitor_sid", key, &at), 0);
+	ck_assert_int_eq(sessionkey_from_signed_cookie(NULL, "janitor_sid", key,
+	    &at), 0);
+}
+END_TEST
+
+START_TEST(test_cookie_rewrite)
+{
+	char	*s;
+
+	s = sessionkey_cookie_rewrite("a=1; janitor_sid=k.1.m; b=2",
+	    "janitor_sid", "k");
+	ck_assert_str_eq(s, "a=1; b=2; janitor_sid=k");
+	free(s);
+	/* Every copy goes, forged ones too; only ours comes back. */
+	s = sessionkey_cookie_rewrite("janitor_sid=evil;janitor_sid=k.1.m ;"
+	    "janitor_sidx=3", "janitor_sid", NULL);
+	ck_assert_str_eq(s, "janitor_sidx=3");
+	free(s);
+	ck_assert_ptr_null(sessionkey_cookie_rewrite("janitor_sid=evil",
+	    "janitor_sid", NULL));
+	s = sessionkey_cookie_rewrite("janitor_sid=evil", "janitor_sid", "k");
+	ck_assert_str_eq(s, "janitor_sid=k");
+	free(s);
+	/* Bare ";" between many short cookies: the "; " joins grow it. */
+	s = sessionkey_cookie_rewrite("a;b;c;d;e;f;g;h;i;j;k;l;m;n;o;p",
+	    "janitor_sid", NULL);
+	ck_assert_str_eq(s, "a; b; c; d; e; f; g; h; i; j; k; l; m; n; o; p");
+	free(s);
+	/* A name with blanks before its '=' is the same name. */
+	s = sessionkey_cookie_rewrite("janitor_sid =evil; theme=dark",
+	    "janitor_sid", NULL);
+	ck_assert_str_eq(s, "theme=dark");
+	free(s);
+}
+END_TEST
+
+START_TEST(test_lookup_signed)
+{
+	struct policy		 po;
+	struct key_rule		 rules[2];
+	struct sessionkey	 sk;
+	char			 cookie[128];
+	const char		*h[] = { "Cookie", cookie, NULL };
+
+	known_secret();
+	memset(&po, 0, sizeof po);
+	memset(rules, 0, sizeof rules);
+	po.po_sessions.cookie_name = "janitor_sid";
+	po.po_sessions.cookie_issue = true;
+	rules[0].kr_source = KEY_COOKIE;
+	rules[0].kr_name = "janitor_sid";
+	rules[1].kr_source = KEY_QUERY;
+	rules[1].kr_name = "session_hash";
+	po.po_sessions.keys = rules;
+	po.po_sessions.nkeys = 2;
+
+	snprintf(cookie, sizeof cookie, "janitor_sid=%s", KNOWN_COOKIE);
+	ck_assert_int_eq(sessionkey_lookup(&po, "/", headers, h,
+	    SESSIONKEY_BODY_NONE, NULL, 0, &sk), 1);
+	ck_assert_str_eq(sk.sk_key, "k");
+	ck_assert_int_eq(sk.sk_signed, 1);
+	ck_assert_int_eq(sk.sk_issued, 1764000000123);
+	ck_assert_int_eq(sk.sk_cookie, 1);
+	/* A key the client chose in the issued cookie is no key. */
+	snprintf(cookie, sizeof cookie, "janitor_sid=uploads");
+	ck_assert_int_eq(sessionkey_lookup(&po, "/", headers, h,
+	    SESSIONKEY_BODY_NONE, NULL, 0, &sk), 0);
+	ck_assert_int_eq(sk.sk_cookie, 1);
+	ck_assert_int_eq(sessionkey_lookup(&po, "/?session_hash=static",
+	    headers, h, SESSIONKEY_BODY_NONE, NULL, 0, &sk), 1);
+	ck_assert_str_eq(sk.sk_key, "static");
+	ck_assert_int_eq(sk.sk_signed, 0);
+	/* Another source first: the cookie still counts as present. */
+	rules[0].kr_source = KEY_QUERY;
+	rules[0].kr_name = "session_hash";
+	rules[1].kr_source = KEY_COOKIE;
+	rules[1].kr_name = "janitor_sid";
+	ck_assert_int_eq(sessionkey_lookup(&po, "/?session_hash=q", headers, h,
+	    SESSIONKEY_BODY_NONE, NULL, 0, &sk), 1);
+	ck_assert_str_eq(sk.sk_key, "q");
+	ck_assert_int_eq(sk.sk_cookie, 1);
+	/* A cookie janitord does not issue is the client's: taken as it is. */
+	po.po_sessions.cookie_issue = false;
+	ck_assert_int_eq(sessionkey_lookup(&po, "/", headers, h,
+	    SESSIONKEY_BODY_NONE, NULL, 0, &sk), 1);
+	ck_assert_str_eq(sk.sk_key, "uploads");
+	ck_assert_int_eq(sk.sk_signed, 0);
+	ck_assert_int_eq(sk.sk_cookie, 0);
+}
+END_TEST
+
+START_TEST(test_secret_file)
+{
+	char		 dir[] = "/tmp/test_sessionkey.XXXXXX", path[128];
+	char		 v1[SESSIONKEY_COOKIE_MAX], v2[SESSIONKEY_COOKIE_MAX];
+	char		*cause = NULL, cmd[160];
+	struct stat	 st;
+	int		 fd;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/%s", dir, SESSIONKEY_SECRET_FILE);
+	/* Made at the first start, owner-only, and kept. */
+	ck_assert_int_eq(sessionkey_secret_init(dir, &cause), 0);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0600);
+	ck_assert_int_eq(st.st_size, SESSIONKEY_SECRET_LEN);
+	sessionkey_sign("k", 1, v1);
+	known_secret();
+	ck_assert_int_eq(sessionkey_secret_init(dir, &cause), 0);
+	sessionkey_sign("k", 1, v2);
+	ck_assert_str_eq(v1, v2);
+	/* Readable by others: refused, with what to do. */
+	ck_assert_int_eq(chmod(path, 0644), 0);
+	ck_assert_int_eq(sessionkey_secret_init(dir, &cause), -1);
+	ck_assert_ptr_nonnull(strstr(cause, "chmod 600"));
+	free(cause);
+	/* The wrong size, or not a file: refused. */
+	ck_assert_int_eq(chmod(path, 0600), 0);
+	ck_assert_int_ge(fd = open(path, O_WRONLY | O_APPEND), 0);
+	ck_assert_int_eq(write(fd, "x", 1), 1);
+	close(fd);
+	ck_assert_int_eq(sessionkey_secret_init(dir, &cause), -1);
+	ck_assert_ptr_nonnull(strstr(cause, "33 bytes"));
+	free(cause);
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(symlink("/etc/passwd", path), 0);
+	ck_assert_int_eq(sessionkey_secret_init(dir, &cause), -1);
+	free(cause);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	ck_assert_int_eq(system(cmd), 0);
 }
 END_TEST
 
@@ -344,6 +551,10 @@ main(void)
 	tcase_add_test(tc, test_find_body);
 	tcase_add_test(tc, test_generate);
 	tcase_add_test(tc, test_set_cookie);
+	tcase_add_test(tc, test_signed);
+	tcase_add_test(tc, test_cookie_rewrite);
+	tcase_add_test(tc, test_lookup_signed);
+	tcase_add_test(tc, test_secret_file);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -73,12 +73,23 @@ collect_msg(const struct store_msg *sm, void *arg)
 }
 
 static void
-collect_removal(int64_t id, const char *path, void *arg)
+collect_removal(int64_t id, const char *path, int64_t not_before, void *arg)
 {
 	char	*out = arg;
 
-	snprintf(out + strlen(out), 256 - strlen(out), "%lld:%s ",
-	    (long long)id, path);
+	snprintf(out + strlen(out), 256 - strlen(out), "%lld:%lld:%s ",
+	    (long long)id, (long long)not_before, path);
+}
+
+/* Collect dead messages as "seq:attempts:error:body ". */
+static int
+collect_dead(const struct store_dead *d, void *arg)
+{
+	char	*out = arg;
+
+	snprintf(out + strlen(out), 256 - strlen(out), "%lld:%d:%s:%s ",
+	    (long long)d->sd_seq, d->sd_attempts, d->sd_error, d->sd_body);
+	return (1);
 }
 
 /* Fill a message. */
@@ -172,7 +183,6 @@ START_TEST(test_reopen_and_outcomes)
 	struct session_rec	ss;
 	struct store_msg	m;
 	char			out[256] = "", *cause = NULL;
-	json_t			*dead;
 
 	ck_assert_int_eq(store_open(dir, &cause), 0);
 	memset(&ss, 0, sizeof ss);
@@ -188,8 +198,9 @@ START_TEST(test_reopen_and_outcomes)
 	store_msg_add(&m);
 	msg(&m, "other", "session.expire", "{\"a\":3}");
 	store_msg_add(&m);
-	store_removal_add("/srv/x/keep");
-	ck_assert_int_eq(store_removal_add("/srv/x/other"), 2);
+	store_removal_add("/srv/x/keep", 0);
+	ck_assert_int_eq(store_removal_add("/srv/x/other", 1764000000123),
+	    2);
 	ck_assert_int_eq(store_flush(), 0);
 
 	store_msg_done(1);
@@ -207,20 +218,76 @@ START_TEST(test_reopen_and_outcomes)
 	ck_assert_str_eq(out, "2:keep:session.expire:3:{\"a\":2} ");
 	out[0] = '\0';
 	ck_assert_int_eq(store_load_removals(collect_removal, out, &cause), 0);
-	ck_assert_str_eq(out, "2:/srv/x/other ");
+	ck_assert_str_eq(out, "2:1764000000123:/srv/x/other ");
 	ck_assert_int_eq(store_dead_count(), 1);
-	dead = store_dead_list();
-	ck_assert_ptr_nonnull(dead);
-	ck_assert_int_eq(json_array_size(dead), 1);
-	ck_assert_str_eq(json_string_value(json_object_get(
-	    json_array_get(dead, 0), "last_error")), "timed out");
-	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(
-	    json_array_get(dead, 0), "payload"), "a")), 3);
-	json_decref(dead);
+	out[0] = '\0';
+	ck_assert_int_eq(store_dead_read(0, 10, collect_dead, out, &cause), 1);
+	ck_assert_str_eq(out, "3:12:timed out:{\"a\":3} ");
+	/* Paged: nothing after the last one. */
+	out[0] = '\0';
+	ck_assert_int_eq(store_dead_read(3, 10, collect_dead, out, &cause), 0);
+	ck_assert_str_eq(out, "");
 	/* Sequence numbers go on after the highest stored one. */
 	msg(&m, "keep", "session.unload", "{}");
 	ck_assert_int_eq(store_msg_add(&m), 4);
-	ck_assert_int_eq(store_removal_add("/srv/y"), 3);
+	ck_assert_int_eq(store_removal_add("/srv/y", 0), 3);
+}
+END_TEST
+
+/* The size of the state file and its WAL, in bytes. */
+static off_t
+file_size(void)
+{
+	char		path[128];
+	struct stat	st;
+	off_t		n = 0;
+
+	snprintf(path, sizeof path, "%s/janitor.db", dir);
+	if (stat(path, &st) == 0)
+		n += st.st_size;
+	snprintf(path, sizeof path, "%s/janitor.db-wal", dir);
+	if (stat(path, &st) == 0)
+		n += st.st_size;
+	return (n);
+}
+
+START_TEST(test_compact)
+{
+	struct store_msg	 m;
+	char			 body[2048], *cause = NULL;
+	off_t			 full, drained;
+	int			 i, n;
+
+	ck_assert_int_eq(store_open(dir, &cause), 0);
+	memset(body, 'x', sizeof body - 1);
+	body[sizeof body - 1] = '\0';
+	/* About 10 MiB of outbox, in several commits. */
+	for (i = 0; i < 5000; i++) {
+		msg(&m, "s", "session.expire", body);
+		store_msg_add(&m);
+		if (i % 1000 == 999)
+			ck_assert_int_eq(store_flush(), 0);
+	}
+	ck_assert_int_eq(store_flush(), 0);
+	full = file_size();
+	ck_assert_int_gt(full, 10 * 1000 * 1000);
+	/* All delivered: the rows go, the pages stay free in the file ... */
+	for (i = 1; i <= 5000; i++)
+		store_msg_done(i);
+	ck_assert_int_eq(store_flush(), 0);
+	ck_assert_int_gt(file_size(), full / 2);
+	/* ... until they are given back, a batch at a time by the writer. */
+	store_compact();
+	for (n = 0; n < 1000 && file_size() > full / 10; n++) {
+		event_base_loop(base, EVLOOP_NONBLOCK);
+		usleep(10 * 1000);
+	}
+	drained = file_size();
+	ck_assert_int_lt(drained, full / 10);
+	/* Still a sound database. */
+	msg(&m, "t", "session.unload", "{}");
+	store_msg_add(&m);
+	ck_assert_int_eq(store_flush(), 0);
 }
 END_TEST
 
@@ -281,6 +348,7 @@ main(void)
 	tcase_add_test(tc, test_batch_one_commit_per_tick);
 	tcase_add_test(tc, test_when_durable);
 	tcase_add_test(tc, test_reopen_and_outcomes);
+	tcase_add_test(tc, test_compact);
 	tcase_add_test(tc, test_corrupt_file);
 	tcase_add_test(tc, test_bad_dir);
 	suite_add_tcase(s, tc);
