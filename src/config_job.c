@@ -10,7 +10,7 @@
  * (config_load_timed).  A thread that is given up on finishes whenever its
  * read returns and frees what it built; while CONFIG_JOBS_STUCK of them
  * are still waiting, no new one starts.  A reload's thread runs at nice 10
- * (fsutil_thread_background) so that checking a big file takes CPU from
+ * (thread_background) so that checking a big file takes CPU from
  * nothing the loop needs.
  */
 #include <errno.h>
@@ -24,8 +24,8 @@
 
 #include "config.h"
 #include "config_job.h"
-#include "fsutil.h"
 #include "log.h"
+#include "thread.h"
 
 /* Threads given up on that may still run; past this, loads are refused. */
 #define CONFIG_JOBS_STUCK	4
@@ -78,7 +78,7 @@ config_job_main(void *arg)
 
 	/* A reload must not take the CPU from the loop it runs beside. */
 	if (cj->cj_background)
-		fsutil_thread_background();
+		thread_background();
 	po = config_load(cj->cj_file, &err);
 	pthread_mutex_lock(&cj->cj_lock);
 	cj->cj_po = po;
