@@ -40,6 +40,7 @@ struct sessionhook_tag {
 	int			 st_waiting;	/* the store has us as a waiter */
 	int			 st_ended;	/* ph_done came while waiting */
 	int			 st_holding;	/* counted in janitor_requests_held */
+	int64_t			 st_rx_left;	/* regex CPU budget left (rx.h) */
 };
 
 static struct metric	*sessionhook_m_held;
@@ -112,6 +113,7 @@ sessionhook_request(struct proxy_xchg *x, void *arg)
 	/* The client's own copy never reaches the app. */
 	if (fh != NULL && *fh != '\0')
 		proxy_xchg_header_remove(x, fh);
+	rx_budget_start(RX_BUDGET_NS);
 	if (!sessionkey_find(po, proxy_xchg_target(x), sessionhook_header, x,
 	    key)) {
 		if (!po->po_sessions.cookie_issue ||
@@ -125,6 +127,7 @@ sessionhook_request(struct proxy_xchg *x, void *arg)
 	if (fh != NULL && *fh != '\0')
 		proxy_xchg_header_add(x, fh, key);
 	st = xcalloc(1, sizeof *st);
+	st->st_rx_left = rx_budget_left();
 	st->st_session = session_request(key, proxy_xchg_client_ip(x),
 	    &created);
 	if (!session_stored(st->st_session)) {
@@ -225,6 +228,7 @@ sessionhook_response(struct proxy_xchg *x, void *tag, int status,
 		return;
 	if (kind == PROXY_CHANNEL_SSE && (status < 200 || status > 299))
 		return;
+	rx_budget_start(st->st_rx_left);
 	if (!sessionhook_is_live(po, kind, proxy_xchg_target(x)))
 		return;
 	st->st_live = 1;
