@@ -551,6 +551,14 @@ config_free_live_rule(struct live_rule *lr)
 	free(lr->lr_text);
 }
 
+/* A pattern as errors quote it: its first 60 bytes, "..." if longer. */
+static const char *
+config_rx_quote(const char *s, char *buf, size_t len)
+{
+	config_fmt(buf, len, "%.60s%s", s, strlen(s) > 60 ? "..." : "");
+	return (buf);
+}
+
 /*
  * Compile a regex.  The error keeps the scalar's position and adds the
  * offset within the pattern; a long pattern is quoted by its start only.
@@ -560,15 +568,19 @@ config_rx(struct config_walk *w, yaml_node_t *n, const char *s,
     struct rx **out)
 {
 	char	name[CONFIG_PATH_MAX + sizeof w->cw_err->file + 32];
-	char	*cause;
-	size_t	len = strlen(s);
+	char	quote[64], *cause;
 
 	config_fmt(name, sizeof name, "%s:%zu:%zu %s", w->cw_name,
 	    n->start_mark.line + 1, n->start_mark.column + 1, w->cw_path);
-	if ((*out = rx_compile(s, name, 0, &cause)) != NULL)
-		return (0);
-	config_fail(w, n, "'%.*s%s' is not a regular expression: %s",
-	    len > 60 ? 60 : (int)len, s, len > 60 ? "..." : "", cause);
+	if ((*out = rx_compile(s, name, 0, &cause)) != NULL) {
+		if (config_charge(w, n, rx_size(*out)) == 0)
+			return (0);
+		rx_free(*out);
+		*out = NULL;
+		return (-1);
+	}
+	config_fail(w, n, "'%s' is not a regular expression: %s",
+	    config_rx_quote(s, quote, sizeof quote), cause);
 	free(cause);
 	return (-1);
 }
@@ -580,6 +592,7 @@ config_set_key_source(struct config_walk *w, yaml_node_t *n, void *base,
 {
 	struct key_rule	*kr = base;
 	const char	*s;
+	char		 quote[64];
 	size_t		 i;
 
 	if (kr->kr_name != NULL)
@@ -607,10 +620,10 @@ config_set_key_source(struct config_walk *w, yaml_node_t *n, void *base,
 		if (config_rx(w, n, s, &kr->kr_re) != 0)
 			return (-1);
 		if (rx_groups(kr->kr_re) != 1) {
-			config_fail(w, n, "'%.*s%s' must have exactly one "
+			config_fail(w, n, "'%s' must have exactly one "
 			    "capturing group (...) around the key; it has %u",
-			    strlen(s) > 60 ? 60 : (int)strlen(s), s,
-			    strlen(s) > 60 ? "..." : "", rx_groups(kr->kr_re));
+			    config_rx_quote(s, quote, sizeof quote),
+			    rx_groups(kr->kr_re));
 			rx_free(kr->kr_re);
 			kr->kr_re = NULL;
 			return (-1);
@@ -844,6 +857,7 @@ config_read_secret(struct config_walk *w, yaml_node_t *n, const char *file,
     char **out)
 {
 	char		 buf[CONFIG_SECRET_MAX + 2], *p, *e;	/* one more: EOF */
+	char		 why[64];
 	struct stat	 st;
 	ssize_t		 got;
 	size_t		 len = 0;
@@ -858,10 +872,10 @@ config_read_secret(struct config_walk *w, yaml_node_t *n, const char *file,
 		close(fd);
 		return (config_fail(w, n, "'%s' is not a regular file", file));
 	}
-	if (st.st_size > CONFIG_SECRET_MAX) {
+	if (!config_size_ok((uint64_t)st.st_size, CONFIG_SECRET_MAX, why,
+	    sizeof why)) {
 		close(fd);
-		return (config_fail(w, n, "'%s' is %lld bytes, larger than %d",
-		    file, (long long)st.st_size, CONFIG_SECRET_MAX));
+		return (config_fail(w, n, "'%s' is %s", file, why));
 	}
 	for (;;) {
 		got = read(fd, buf + len, sizeof buf - 1 - len);
@@ -876,9 +890,13 @@ config_read_secret(struct config_walk *w, yaml_node_t *n, const char *file,
 			break;
 		len += (size_t)got;
 		if (len > CONFIG_SECRET_MAX) {
+			/* It grew since fstat: say how big it is now. */
+			if (fstat(fd, &st) == -1 || st.st_size < (off_t)len)
+				st.st_size = (off_t)len;
+			config_size_ok((uint64_t)st.st_size, CONFIG_SECRET_MAX,
+			    why, sizeof why);
 			close(fd);
-			return (config_fail(w, n, "'%s' is larger than %d "
-			    "bytes", file, CONFIG_SECRET_MAX));
+			return (config_fail(w, n, "'%s' is %s", file, why));
 		}
 	}
 	close(fd);
