@@ -18,10 +18,9 @@
  * spent.  Between two callouts one item may scan the whole subject, so
  * each callout takes the subject's length (at least RX_COST_MIN) from a
  * credit of RX_UNCOUNTED_MAX bytes, and the clock is read when the credit
- * runs out: at most about RX_UNCOUNTED_MAX
- * bytes are scanned between two reads.  The match, depth and heap limits
- * stop exponential backtracking and bound the interpreter's memory before
- * the clock does.
+ * runs out: at most about RX_UNCOUNTED_MAX bytes are scanned between two
+ * reads.  The match, depth and heap limits stop exponential backtracking
+ * and bound the interpreter's memory before the clock does.
  *
  * The budget is a request's (rx_budget_start): every match made for one
  * request draws on the same RX_BUDGET_NS, so 16 key rules and 16 live
@@ -29,9 +28,10 @@
  * dozen callouts and never reads the clock.  Once the clock has been read
  * for a request, each of its later matches is timed from its start (two
  * reads), and once the budget is spent its later matches are not run at
- * all: so a request's matching costs at most RX_BUDGET_NS plus the
- * RX_UNCOUNTED_MAX bytes scanned before the first read.  A thread that
- * never starts a budget gives each match one of its own.
+ * all: so a request's matching costs at most RX_BUDGET_NS plus, for each
+ * rx_budget_start(), the RX_UNCOUNTED_MAX bytes scanned before the first
+ * read.  A thread that never starts a budget gives each match one of its
+ * own.
  */
 #include <stdarg.h>
 #include <stdint.h>
