@@ -376,6 +376,7 @@ config_defaults(const char *name)
 	po->po_sessions.keepalive_idle = 30 * MS_S;
 	po->po_sessions.keepalive_interval = 10 * MS_S;
 	po->po_sessions.keepalive_count = 3;
+	po->po_sessions.json_max = 64 * 1024;
 	po->po_sessions.websocket_ping = 0;
 
 	po->po_unload_grace = 0;

@@ -30,6 +30,8 @@ typedef int64_t msec_t;
  */
 #define CONFIG_GRADIO_KEY_PATH	"/heartbeat/([A-Za-z0-9_-]+)$"
 #define CONFIG_GRADIO_LIVE_PATH	"/heartbeat/[A-Za-z0-9_-]+$"
+/* queue/join carries session_hash only in its JSON body. */
+#define CONFIG_GRADIO_JOIN_PATH	"/queue/join$"
 
 /* A listen or upstream address: host:port, [v6]:port or unix:/path. */
 struct addr {
@@ -52,14 +54,16 @@ enum key_source {
 	KEY_QUERY,
 	KEY_HEADER,
 	KEY_PATH,
+	KEY_JSON,		/* a top-level string field of a JSON body */
 };
 
 struct rx;
 
 struct key_rule {
 	enum key_source	 kr_source;
-	char		*kr_name;	/* cookie, query or header name; regex text for KEY_PATH */
-	struct rx	*kr_re;		/* compiled, KEY_PATH only (PCRE2, one group) */
+	char		*kr_name;	/* cookie, query, header or JSON field name; regex text for KEY_PATH */
+	struct rx	*kr_re;		/* KEY_PATH: the key's regex (one group); KEY_JSON: the paths whose body is read */
+	char		*kr_path;	/* KEY_JSON: kr_re's text */
 };
 
 /* What counts as a live channel (sessions.live). */
@@ -160,6 +164,7 @@ struct policy {
 		msec_t			 keepalive_interval;
 		int			 keepalive_count;
 		msec_t			 websocket_ping;	/* 0 = off */
+		uint64_t		 json_max;	/* largest JSON body read for a key */
 	} po_sessions;
 
 	struct action		 po_unload;
@@ -231,6 +236,12 @@ int		 config_parse_duration(const char *, msec_t *);
 int		 config_parse_size(const char *, uint64_t *);
 int		 config_parse_addr(const char *, struct addr *, char **cause);
 int		 config_parse_cidr(const char *, struct cidr *);
+
+/*
+ * The first of the n networks that holds every address (0.0.0.0/0, ::/0),
+ * or NULL: trusting it lets any client choose its address.
+ */
+const struct cidr *config_cidr_everyone(const struct cidr *, size_t n);
 
 /* Whether sa lies inside one of the n networks (v4-mapped v6 counts as v4). */
 bool		 config_cidr_match(const struct cidr *, size_t n,

@@ -380,6 +380,19 @@ config_cidr_match_one(const struct cidr *ci, const uint8_t *addr)
 	return ((addr[full] & mask) == ci->ci_addr[full]);
 }
 
+/* The first of the n networks that holds every address (/0), or NULL. */
+const struct cidr *
+config_cidr_everyone(const struct cidr *ci, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		if (ci[i].ci_bits == 0)
+			return (&ci[i]);
+	}
+	return (NULL);
+}
+
 /* Whether sa lies inside one of the n networks. */
 bool
 config_cidr_match(const struct cidr *ci, size_t n, const struct sockaddr *sa)

@@ -101,9 +101,10 @@ config_print_summary(const struct policy *po, FILE *f)
 	static const char *const same_site[] = { "Lax", "Strict", "None" };
 	static const char *const on_start[] = { "none", "sweep", "wipe" };
 	static const char *const sources[] = { "cookie", "query", "header",
-	    "path" };
+	    "path", "json" };
 	const struct cache_entry	*ce;
 	const struct live_rule		*lr;
+	const struct cidr		*ci;
 	char				 a[64], b[64], c[64], d[64], e[64];
 	char				 state[256];
 	size_t				 i, j;
@@ -123,6 +124,13 @@ config_print_summary(const struct policy *po, FILE *f)
 	for (i = 0; i < po->po_ntrusted; i++) {
 		config_format_cidr(&po->po_trusted[i], a, sizeof a);
 		fprintf(f, "%s%s", i == 0 ? "" : ", ", a);
+	}
+	if ((ci = config_cidr_everyone(po->po_trusted, po->po_ntrusted)) !=
+	    NULL) {
+		config_format_cidr(ci, a, sizeof a);
+		fprintf(f, "\n  WARNING          trusted_proxies holds %s: any "
+		    "client can set X-Forwarded-For and choose the address "
+		    "janitord and the app see", a);
 	}
 	config_print_dir_state(po->po_state_dir, state, sizeof state);
 	fprintf(f, "\n  state_dir        %s (%s)\n", po->po_state_dir, state);
@@ -145,10 +153,15 @@ config_print_summary(const struct policy *po, FILE *f)
 	    config_print_secs(po->po_limits.shutdown_timeout, d, sizeof d));
 
 	fprintf(f, "  session key      ");
-	for (i = 0; i < po->po_sessions.nkeys; i++)
+	for (i = 0; i < po->po_sessions.nkeys; i++) {
 		fprintf(f, "%s%s %s", i == 0 ? "" : ", then ",
 		    sources[po->po_sessions.keys[i].kr_source],
 		    po->po_sessions.keys[i].kr_name);
+		if (po->po_sessions.keys[i].kr_source == KEY_JSON)
+			fprintf(f, " (bodies of %s, at most %llu bytes)",
+			    po->po_sessions.keys[i].kr_path,
+			    (unsigned long long)po->po_sessions.json_max);
+	}
 	fprintf(f, "\n  forwarded as     %s\n", po->po_sessions.forward_header);
 	fprintf(f, "  cookie           %s, %s, secure %s, SameSite=%s\n",
 	    po->po_sessions.cookie_name,

@@ -541,6 +541,7 @@ config_free_key_rule(struct key_rule *kr)
 {
 	rx_free(kr->kr_re);
 	free(kr->kr_name);
+	free(kr->kr_path);
 }
 
 /* Free one live rule's insides. */
@@ -585,23 +586,28 @@ config_rx(struct config_walk *w, yaml_node_t *n, const char *s,
 	return (-1);
 }
 
-/* Set one source of a sessions.key entry; ck_min says which. */
+/*
+ * Set one source of a sessions.key entry; ck_min says which.  json comes
+ * with a path that says which requests' bodies are read, in either order:
+ * a path seen first becomes the json rule's filter.
+ */
 static int
 config_set_key_source(struct config_walk *w, yaml_node_t *n, void *base,
     const struct config_key *ck)
 {
 	struct key_rule	*kr = base;
+	enum key_source	 src = (enum key_source)ck->ck_min;
 	const char	*s;
-	char		 quote[64];
 	size_t		 i;
 
-	if (kr->kr_name != NULL)
+	if (kr->kr_name != NULL && !(src == KEY_PATH &&
+	    kr->kr_source == KEY_JSON && kr->kr_path == NULL) &&
+	    !(src == KEY_JSON && kr->kr_source == KEY_PATH))
 		return (config_fail(w, n, "one source per entry (write "
 		    "another '- %s: ...' item)", strrchr(ck->ck_path, '.') + 1));
 	if (config_scalar(w, n, "a name", &s) != 0)
 		return (-1);
-	kr->kr_source = (enum key_source)ck->ck_min;
-	switch (kr->kr_source) {
+	switch (src) {
 	case KEY_COOKIE:
 	case KEY_HEADER:
 		if (!config_is_token(s))
@@ -617,21 +623,46 @@ config_set_key_source(struct config_walk *w, yaml_node_t *n, void *base,
 		}
 		break;
 	case KEY_PATH:
+		/* The one group is checked in config_set_keys(). */
 		if (config_rx(w, n, s, &kr->kr_re) != 0)
 			return (-1);
-		if (rx_groups(kr->kr_re) != 1) {
-			config_fail(w, n, "'%s' must have exactly one "
-			    "capturing group (...) around the key; it has %u",
-			    config_rx_quote(s, quote, sizeof quote),
-			    rx_groups(kr->kr_re));
-			rx_free(kr->kr_re);
-			kr->kr_re = NULL;
-			return (-1);
+		if (kr->kr_source == KEY_JSON) {
+			kr->kr_path = xstrdup(s);
+			return (0);
+		}
+		break;
+	case KEY_JSON:
+		for (i = 0; s[i] != '\0'; i++) {
+			if ((unsigned char)s[i] < ' ' || s[i] == '"' ||
+			    s[i] == '\\')
+				return (config_fail(w, n, "'%s' is not a valid "
+				    "JSON field name", s));
+		}
+		if (*s == '\0')
+			return (config_fail(w, n, "the field name is empty"));
+		if (kr->kr_source == KEY_PATH) {
+			/* path came first: it is this rule's filter. */
+			kr->kr_path = kr->kr_name;
+			kr->kr_name = NULL;
 		}
 		break;
 	}
+	kr->kr_source = src;
 	kr->kr_name = xstrdup(s);
 	return (0);
+}
+
+/* The index of a key in config_keys[]; the key exists. */
+static size_t
+config_schema_index(const char *path)
+{
+	size_t	i;
+
+	for (i = 0; i < config_nkeys; i++) {
+		if (strcmp(config_keys[i].ck_path, path) == 0)
+			return (i);
+	}
+	fatal("config: no key %s", path);
 }
 
 /* Set sessions.key: an ordered list of one-source mappings. */
@@ -644,7 +675,7 @@ config_set_keys(struct config_walk *w, yaml_node_t *n, void *base,
 	yaml_node_t		*it;
 	struct key_rule		*krs;
 	char			 path[CONFIG_PATH_MAX], tpath[64];
-	char			 ipath[CONFIG_PATH_MAX];
+	char			 ipath[CONFIG_PATH_MAX], quote[64];
 	size_t			 nitems, i, j;
 
 	if (n->type != YAML_SEQUENCE_NODE)
@@ -665,17 +696,34 @@ config_set_keys(struct config_walk *w, yaml_node_t *n, void *base,
 		if (it->type != YAML_MAPPING_NODE) {
 			config_fail(w, it, "expected one of {cookie: NAME}, "
 			    "{query: NAME}, {header: NAME}, {path: REGEX}, "
-			    "found %s", config_node_kind(it));
+			    "{json: NAME, path: REGEX}, found %s",
+			    config_node_kind(it));
 			goto fail;
 		}
 		config_fmt(w->cw_path, sizeof w->cw_path, "%s[%zu]", path, i);
 		if (config_walk_map(w, it, tpath, ipath, &krs[i]) != 0)
 			goto fail;
+		config_fmt(w->cw_path, sizeof w->cw_path, "%s[%zu]", path, i);
 		if (krs[i].kr_name == NULL) {
-			config_fmt(w->cw_path, sizeof w->cw_path, "%s[%zu]", path,
-			    i);
 			config_fail(w, it, "needs one of cookie, query, header, "
-			    "path");
+			    "path, json");
+			goto fail;
+		}
+		if (krs[i].kr_source == KEY_PATH &&
+		    rx_groups(krs[i].kr_re) != 1) {
+			/* Only now is it known not to be a json filter. */
+			config_fmt(w->cw_path, sizeof w->cw_path,
+			    "%s[%zu].path", path, i);
+			config_fail_at(w, &w->cw_marks[config_schema_index(
+			    "sessions.key[].path")], "'%s' must have exactly "
+			    "one capturing group (...) around the key; it has %u",
+			    config_rx_quote(krs[i].kr_name, quote, sizeof quote),
+			    rx_groups(krs[i].kr_re));
+			goto fail;
+		}
+		if (krs[i].kr_source == KEY_JSON && krs[i].kr_path == NULL) {
+			config_fail(w, it, "json needs path: REGEX, the requests "
+			    "whose body is read");
 			goto fail;
 		}
 	}
@@ -1073,8 +1121,8 @@ config_set_preset(struct config_walk *w, yaml_node_t *n, void *base,
 	for (i = 0; i < po->po_sessions.nkeys; i++)
 		config_free_key_rule(&po->po_sessions.keys[i]);
 	free(po->po_sessions.keys);
-	po->po_sessions.keys = kr = xcalloc(2, sizeof *kr);
-	po->po_sessions.nkeys = 2;
+	po->po_sessions.keys = kr = xcalloc(3, sizeof *kr);
+	po->po_sessions.nkeys = 3;
 	kr[0].kr_source = KEY_PATH;
 	kr[0].kr_name = xstrdup(CONFIG_GRADIO_KEY_PATH);
 	if ((kr[0].kr_re = rx_compile(kr[0].kr_name,
@@ -1082,6 +1130,12 @@ config_set_preset(struct config_walk *w, yaml_node_t *n, void *base,
 		fatal("gradio preset: %s", why);
 	kr[1].kr_source = KEY_QUERY;
 	kr[1].kr_name = xstrdup("session_hash");
+	kr[2].kr_source = KEY_JSON;
+	kr[2].kr_name = xstrdup("session_hash");
+	kr[2].kr_path = xstrdup(CONFIG_GRADIO_JOIN_PATH);
+	if ((kr[2].kr_re = rx_compile(kr[2].kr_path,
+	    "preset gradio sessions.key[2].path", 0, &why)) == NULL)
+		fatal("gradio preset: %s", why);
 
 	for (i = 0; i < po->po_sessions.nlive; i++)
 		config_free_live_rule(&po->po_sessions.live[i]);
@@ -1170,6 +1224,10 @@ const struct config_key config_keys[] = {
 	    KEY_HEADER, 0, NULL },
 	{ "sessions.key[].path", "regex", "", config_set_key_source, 0,
 	    KEY_PATH, 0, NULL },
+	{ "sessions.key[].json", "name", "", config_set_key_source, 0,
+	    KEY_JSON, 0, NULL },
+	{ "sessions.json_max", "size", "64k", config_set_size,
+	    PO(po_sessions.json_max), 16, 1024 * 1024, NULL },
 	{ "sessions.forward_header", "name", "X-Janitor-Session",
 	    config_set_token, PO(po_sessions.forward_header), 0, 0, NULL },
 	{ "sessions.capacity", "integer", "10000", config_set_long,

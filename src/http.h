@@ -1,9 +1,11 @@
 /*
- * http.h -- HTTP/1.x message heads on top of http-parser (strict): parsing
+ * http.h -- HTTP/1.x message heads on top of llhttp (strict mode): parsing
  * a request or response head incrementally, validating it, editing its
  * header list, and writing it out again.  Bodies are not buffered here: the
- * parser only measures them (Content-Length or chunked framing) so the
- * relay can forward the raw bytes it was given.
+ * parser only measures them (Content-Length, or chunked framing, which
+ * chunked.c checks byte by byte as well) so the relay can forward the raw
+ * bytes it was given; a chunked body's trailer section is parsed and
+ * written out again, filtered.
  */
 #ifndef JANITOR_HTTP_H
 #define JANITOR_HTTP_H
@@ -12,7 +14,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <http_parser.h>
+#include <llhttp.h>
+
+#include "chunked.h"
 
 struct evbuffer;
 struct cidr;
@@ -39,9 +43,10 @@ struct http_head {
 	unsigned		 hd_method;	/* enum http_method */
 	char			*hd_target;	/* request target as sent */
 	int			 hd_status;
+	char			*hd_reason;	/* response: reason as sent */
 	unsigned short		 hd_major;
 	unsigned short		 hd_minor;
-	int			 hd_keepalive;	/* http_should_keep_alive() */
+	int			 hd_keepalive;	/* llhttp_should_keep_alive() */
 	int			 hd_chunked;	/* Transfer-Encoding: chunked */
 	int64_t			 hd_length;	/* Content-Length or -1 */
 	int			 hd_upgrade;	/* Connection: upgrade + Upgrade */
@@ -64,25 +69,37 @@ enum http_parse_state {
 	HTTP_PARSE_ERROR,
 };
 
+/* Body bytes (without framing) as they are parsed; see hp_ondata. */
+typedef void	(*http_data_cb)(void *arg, const char *, size_t);
+
 /*
  * One direction of one connection: parses heads and measures bodies,
  * message after message.
  */
 struct http_parse {
-	http_parser		 hp_parser;
+	llhttp_t		 hp_parser;
 	enum http_parse_state	 hp_state;
 	struct http_head	*hp_head;	/* being built, then handed out */
+	struct http_head	*hp_trailers;	/* a chunked body's trailer fields */
+	struct chunked		 hp_chunk;	/* our own check of chunked framing */
 	size_t			 hp_headbytes;	/* bytes of the current head */
-	size_t			 hp_maxhead;	/* beyond: 431 */
+	size_t			 hp_maxhead;	/* beyond: 431 (and trailer limit) */
+	size_t			 hp_trailerbytes;
+	size_t			 hp_raw;	/* see http_parse_body() */
+	int			 hp_prev;	/* the last head byte scanned */
 	int			 hp_inname;	/* last callback was a header name */
 	int			 hp_skipbody;	/* response to HEAD, 1xx, 204, 304 */
+	int			 hp_chunked;	/* the body is chunked */
+	int			 hp_untileof;	/* the body runs until the close */
 	uint64_t		 hp_bodylen;	/* body bytes, without framing */
-	int			 hp_status;	/* on error: 400 or 431 */
+	http_data_cb		 hp_ondata;	/* if set: each span of body data */
+	void			*hp_ondata_arg;
+	int			 hp_status;	/* on error: 400, 431 or 505 */
 	const char		*hp_error;	/* on error: why */
 };
 
 /* Prepare a parser for requests (type HTTP_REQUEST) or responses. */
-void		 http_parse_init(struct http_parse *, enum http_parser_type,
+void		 http_parse_init(struct http_parse *, llhttp_type_t,
 		    size_t maxhead);
 
 /* Drop whatever the parser still holds. */
@@ -107,10 +124,23 @@ int		 http_parse_has_body(const struct http_parse *);
 
 /*
  * Feed body bytes (raw, with chunk framing).  Returns how many belong to
- * this message; hp_state becomes HTTP_PARSE_DONE at its end.  -1 on bad
- * framing.
+ * this message; hp_state becomes HTTP_PARSE_DONE at its end.  Of those,
+ * the first hp_raw are forwarded as they are; the rest belong to a chunked
+ * body's trailer section, which is not forwarded raw: once hp_state is
+ * HTTP_PARSE_DONE, http_parse_trailers() writes it out again.  -1 on bad
+ * framing (hp_status and hp_error say why).
  */
 ssize_t		 http_parse_body(struct http_parse *, const char *, size_t);
+
+/*
+ * After a chunked body: write its trailer section (the trailer fields
+ * that are not dropped, then the empty line).  Dropped are the hop-by-hop
+ * and framing fields, Host, the X-Forwarded-* family, Forwarded,
+ * X-Real-IP, and drop (a header janitord sets, or NULL), each also in
+ * its '_' spelling.  Does nothing for a body that is not chunked.
+ */
+void		 http_parse_trailers(struct http_parse *, struct evbuffer *,
+		    const char *drop);
 
 /* A body that runs until the connection closes ends here. */
 void		 http_parse_eof(struct http_parse *);
@@ -149,8 +179,9 @@ void		 http_head_set(struct http_head *, const char *name,
 const char	*http_head_method(const struct http_head *);
 
 /*
- * The rules http-parser leaves to us: 0 for a request head that may be
- * forwarded, else -1 with *cause (a static string) for a 400.
+ * The rules llhttp leaves to us: 0 for a head that may be forwarded, else
+ * -1 with *cause (a static string): a 400 for a request, a 502 for a
+ * response.
  */
 int		 http_head_validate(const struct http_head *, const char **cause);
 
@@ -165,13 +196,18 @@ void		 http_head_strip_hop(struct http_head *, int keep_upgrade);
 struct http_client {
 	char	hc_ip[64];	/* the client's address as text */
 	int	hc_https;	/* it came over https */
+	char	hc_badxff[64];	/* a trusted X-Forwarded-For entry that is
+				   not an IP address ("" if none) */
 };
 
 /*
  * Rewrite X-Forwarded-For/-Proto/-Host for a request from peer (a text
  * address).  The incoming values are believed only when peer is inside
  * trusted; then the client address is the rightmost untrusted entry of
- * X-Forwarded-For.  Fills hc.
+ * X-Forwarded-For, where the walk stops at an entry that is not an IP
+ * address (hc_badxff).  From an untrusted peer, Forwarded, X-Real-IP,
+ * X-Forwarded-Port and X-Forwarded-Ssl are removed as well; the '_'
+ * spellings of the whole family are removed from anyone.  Fills hc.
  */
 void		 http_head_forwarded(struct http_head *, const char *peer,
 		    const struct cidr *trusted, size_t ntrusted,

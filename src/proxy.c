@@ -98,6 +98,9 @@ struct proxy_xchg {
 	int			 x_got;		/* a response byte arrived */
 	int			 x_upkeep;	/* upstream reusable afterwards */
 	int			 x_held;	/* PROXY_HOLD_* */
+	int			 x_forwarded;	/* ph_forward was called */
+	int64_t			 x_bodywant;	/* proxy_xchg_read_body: bytes */
+	const char		*x_body;	/* in the second ph_request */
 };
 
 struct proxy_conn {
@@ -126,6 +129,8 @@ struct proxy_conn {
 	enum proxy_channel	 c_kind;	/* what the gauge counts it as */
 	unsigned		 c_nreq;
 	int			 c_closed;
+	size_t			 c_headmark;	/* client output before a response
+						   head not sent yet, or SIZE_MAX */
 	char			 c_why[128];	/* why it is closing (a copy: the
 						   message may live on a stack) */
 	TAILQ_ENTRY(proxy_conn)	 c_entry;
@@ -142,6 +147,7 @@ static struct proxy_hooks	 proxy_hooks;
 static struct metric		*proxy_m_class[6];
 static struct metric		*proxy_m_kind[3];
 static struct metric		*proxy_m_uperr;
+static struct metric		*proxy_m_forwarded;
 
 static void	proxy_client_head(struct sock *, void *);
 static void	proxy_ws_dead(void *, const char *);
@@ -158,6 +164,8 @@ static void	proxy_tunnel_read(struct sock *, void *);
 static void	proxy_close(struct proxy_conn *, const char *);
 static void	proxy_error(struct proxy_conn *, int, const char *);
 static void	proxy_forward(struct proxy_conn *);
+static void	proxy_client_bodywait(struct sock *, void *);
+static void	proxy_request_go(struct proxy_conn *);
 
 /* Set the hooks the session module provides. */
 void
@@ -475,6 +483,18 @@ proxy_idempotent(unsigned method)
 	return (0);
 }
 
+/* The request went to the app in full: count it (and log it at debug). */
+static void
+proxy_forwarded(struct proxy_conn *c)
+{
+	struct http_head	*hd = c->c_x.x_req;
+
+	metrics_inc(proxy_m_forwarded);
+	log_debug("conn %" PRIu64 ": request %u forwarded: %s %.200s, "
+	    "body %" PRIu64 " bytes", c->c_id, c->c_nreq,
+	    http_head_method(hd), hd->hd_target, c->c_req.hp_bodylen);
+}
+
 /* A request head is complete: check it, rewrite it, send it upstream. */
 static void
 proxy_request(struct proxy_conn *c)
@@ -509,8 +529,31 @@ proxy_request(struct proxy_conn *c)
 	http_head_strip_hop(hd, x->x_upgrade);
 	http_head_forwarded(hd, c->c_peer, po->po_trusted, po->po_ntrusted,
 	    &x->x_client);
+	if (x->x_client.hc_badxff[0] != '\0')
+		log_error("conn %" PRIu64 " %s: X-Forwarded-For entry \"%s\" "
+		    "from a trusted proxy is not an IP address; client taken "
+		    "to be %s", c->c_id, c->c_peer, x->x_client.hc_badxff,
+		    x->x_client.hc_ip);
 	if (proxy_hooks.ph_request != NULL)
 		x->x_tag = proxy_hooks.ph_request(x, proxy_hooks.ph_arg);
+	if (x->x_bodywant > 0) {
+		/* The hook wants the body first: wait for all of it. */
+		sock_setcb(c->c_cs, proxy_client_bodywait,
+		    proxy_client_write, proxy_client_event, c);
+		proxy_timer_set(c, po->po_limits.header_timeout);
+		proxy_client_bodywait(c->c_cs, c);
+		return;
+	}
+	proxy_request_go(c);
+}
+
+/* After ph_request: park a held request, or forward it. */
+static void
+proxy_request_go(struct proxy_conn *c)
+{
+	struct proxy_xchg	*x = &c->c_x;
+	struct policy		*po = c->c_po;
+
 	if (x->x_held == PROXY_HOLD_ASKED) {
 		/* Park: client bytes wait (bounded) until proxy_xchg_resume(). */
 		x->x_held = PROXY_HOLD_PARKED;
@@ -520,6 +563,19 @@ proxy_request(struct proxy_conn *c)
 		return;
 	}
 	proxy_forward(c);
+}
+
+/* The request head is on an established connection: tell the hook, once. */
+static void
+proxy_xchg_forwarded(struct proxy_conn *c)
+{
+	struct proxy_xchg	*x = &c->c_x;
+
+	if (x->x_forwarded)
+		return;
+	x->x_forwarded = 1;
+	if (x->x_tag != NULL && proxy_hooks.ph_forward != NULL)
+		proxy_hooks.ph_forward(x, x->x_tag, proxy_hooks.ph_arg);
 }
 
 /* Send the request head upstream, then its body if it has one. */
@@ -539,6 +595,9 @@ proxy_forward(struct proxy_conn *c)
 	c->c_resp.hp_skipbody = hd->hd_method == HTTP_HEAD;
 	out = sock_output(c->c_us);
 	http_head_write(hd, out);
+	/* A new connection tells at SOCK_CONNECTED (proxy_up_event). */
+	if (reused)
+		proxy_xchg_forwarded(c);
 	/* A pooled connection may have died meanwhile: it may go again. */
 	x->x_replay = reused && x->x_req_done &&
 	    proxy_idempotent(hd->hd_method);
@@ -549,6 +608,7 @@ proxy_forward(struct proxy_conn *c)
 		return;
 	}
 	sock_push(c->c_us);
+	proxy_forwarded(c);
 	sock_setcb(c->c_cs, proxy_client_idle, proxy_client_write,
 	    proxy_client_event, c);
 	proxy_up_timeouts(c);
@@ -560,6 +620,58 @@ void
 proxy_xchg_hold(struct proxy_xchg *x)
 {
 	x->x_held = PROXY_HOLD_ASKED;
+}
+
+/* Inside ph_request: read the body before anything is forwarded. */
+int
+proxy_xchg_read_body(struct proxy_xchg *x, size_t max)
+{
+	struct http_head	*hd = x->x_req;
+
+	/* A client waiting for 100 Continue would wait for nothing. */
+	if (hd->hd_chunked || hd->hd_length <= 0 ||
+	    (uint64_t)hd->hd_length > max ||
+	    http_head_get(hd, "Expect") != NULL)
+		return (-1);
+	x->x_bodywant = hd->hd_length;
+	return (0);
+}
+
+/* Whether a body follows the head. */
+int
+proxy_xchg_has_body(struct proxy_xchg *x)
+{
+	return (!x->x_req_done);
+}
+
+/* The body read for the second ph_request. */
+const char *
+proxy_xchg_body(struct proxy_xchg *x, size_t *len)
+{
+	*len = x->x_body != NULL ? (size_t)x->x_bodywant : 0;
+	return (x->x_body);
+}
+
+/* Client bytes while the hook waits for the whole body. */
+static void
+proxy_client_bodywait(struct sock *s, void *arg)
+{
+	struct proxy_conn	*c = arg;
+	struct proxy_xchg	*x = &c->c_x;
+	struct evbuffer		*in = sock_input(s);
+	size_t			 want = (size_t)x->x_bodywant;
+
+	if (evbuffer_get_length(in) < want)
+		return;
+	proxy_timer_set(c, 0);
+	/* Not drained: proxy_forward() relays these very bytes. */
+	x->x_body = (const char *)evbuffer_pullup(in, (ev_ssize_t)want);
+	x->x_tag = proxy_hooks.ph_request(x, proxy_hooks.ph_arg);
+	x->x_body = NULL;
+	x->x_bodywant = 0;
+	sock_setcb(s, proxy_client_idle, proxy_client_write,
+	    proxy_client_event, c);
+	proxy_request_go(c);
 }
 
 /* Forward a held request now. */
@@ -614,29 +726,42 @@ proxy_client_head(struct sock *s, void *arg)
 	}
 }
 
-/* Feed a side's input through a body parser; returns bytes or -1. */
+/*
+ * Feed a side's input through a body parser and move what belongs to the
+ * message to out: raw, but for a chunked body's trailer section, which is
+ * rebuilt without the fields that may not pass (http_parse_trailers()).
+ * Returns the bytes taken from in, or -1.
+ */
 static ssize_t
-proxy_body_span(struct http_parse *hp, struct evbuffer *in)
+proxy_body_move(struct proxy_conn *c, struct http_parse *hp,
+    struct evbuffer *in, struct evbuffer *out)
 {
 	struct evbuffer_iovec	 iov[PROXY_IOV];
 	int			 i, n;
-	ssize_t			 r, total = 0;
+	ssize_t			 r, total = 0, raw = 0;
 
 	n = evbuffer_peek(in, -1, NULL, iov, PROXY_IOV);
 	if (n > PROXY_IOV)
 		n = PROXY_IOV;
 	for (i = 0; i < n; i++) {
-		/* An empty chain (sock.c's unused read space): no data, and
-		 * http-parser takes a zero length for the end of the stream. */
+		/* An empty chain (sock.c's unused read space): no data. */
 		if (iov[i].iov_len == 0)
 			continue;
 		r = http_parse_body(hp, iov[i].iov_base, iov[i].iov_len);
 		if (r < 0)
 			return (-1);
+		/* Raw bytes come first; the trailer section only after. */
+		if (raw == total)
+			raw += hp->hp_raw;
 		total += r;
 		if ((size_t)r < iov[i].iov_len || hp->hp_state != HTTP_PARSE_BODY)
 			break;
 	}
+	evbuffer_remove_buffer(in, out, raw);
+	evbuffer_drain(in, total - raw);
+	if (hp->hp_state == HTTP_PARSE_DONE)
+		http_parse_trailers(hp, out,
+		    c->c_po->po_sessions.forward_header);
 	return (total);
 }
 
@@ -654,11 +779,12 @@ proxy_client_body(struct sock *s, void *arg)
 	if (c->c_us == NULL)
 		return;
 	out = sock_output(c->c_us);
+	/* Nothing goes out before all that came is checked (sock_push). */
 	while (evbuffer_get_length(in) > 0 &&
 	    c->c_req.hp_state == HTTP_PARSE_BODY) {
-		n = proxy_body_span(&c->c_req, in);
+		n = proxy_body_move(c, &c->c_req, in, out);
 		if (n < 0) {
-			proxy_error(c, 400, c->c_req.hp_error);
+			proxy_error(c, c->c_req.hp_status, c->c_req.hp_error);
 			return;
 		}
 		if (max > 0 && c->c_req.hp_bodylen > max) {
@@ -667,11 +793,11 @@ proxy_client_body(struct sock *s, void *arg)
 		}
 		if (n == 0)
 			break;
-		evbuffer_remove_buffer(in, out, n);
 	}
 	sock_push(c->c_us);
 	if (c->c_req.hp_state == HTTP_PARSE_DONE) {
 		x->x_req_done = 1;
+		proxy_forwarded(c);
 		sock_setcb(s, proxy_client_idle, proxy_client_write,
 		    proxy_client_event, c);
 		proxy_up_timeouts(c);
@@ -880,10 +1006,18 @@ proxy_response(struct proxy_conn *c)
 {
 	struct proxy_xchg	*x = &c->c_x;
 	struct http_head	*hd;
-	const char		*ct;
+	const char		*ct, *cause;
+	char			 msg[160];
 	int			 skip;
 
 	hd = http_parse_take(&c->c_resp);
+	if (http_head_validate(hd, &cause) != 0) {
+		http_head_free(hd);
+		snprintf(msg, sizeof msg, "malformed response head from "
+		    "upstream: %s", cause);
+		proxy_up_fail(c, 502, msg);
+		return (-1);
+	}
 	if (hd->hd_status / 100 == 1 && hd->hd_status != 101) {
 		/* 100 Continue and friends pass through as they are. */
 		http_head_strip_hop(hd, 0);
@@ -944,8 +1078,9 @@ proxy_up_head1(struct sock *s, void *arg)
 	struct proxy_conn	*c = arg;
 	struct proxy_xchg	*x = &c->c_x;
 	struct evbuffer		*in = sock_input(s);
-	size_t			 len, want;
+	size_t			 len, want, mark = SIZE_MAX;
 	unsigned char		*p;
+	char			 msg[160];
 	ssize_t			 n;
 	int			 rc;
 
@@ -960,12 +1095,15 @@ proxy_up_head1(struct sock *s, void *arg)
 		p = evbuffer_pullup(in, want);
 		n = http_parse_head(&c->c_resp, (const char *)p, want);
 		if (n < 0) {
-			proxy_up_fail(c, 502, "malformed response from upstream");
+			snprintf(msg, sizeof msg, "malformed response head "
+			    "from upstream: %s", c->c_resp.hp_error);
+			proxy_up_fail(c, 502, msg);
 			return;
 		}
 		evbuffer_drain(in, n);
 		if (c->c_resp.hp_state == HTTP_PARSE_HEAD)
 			return;
+		mark = evbuffer_get_length(sock_output(c->c_cs));
 		rc = proxy_response(c);
 		if (rc == -1 || c->c_closed)
 			return;
@@ -973,8 +1111,12 @@ proxy_up_head1(struct sock *s, void *arg)
 			break;
 	}
 	if (c->c_phase == PROXY_XCHG && c->c_us == s &&
-	    evbuffer_get_length(in) > 0)
+	    evbuffer_get_length(in) > 0) {
+		/* The head is not sent yet: bad framing after it is a 502. */
+		c->c_headmark = mark;
 		proxy_up_body(s, c);
+		c->c_headmark = SIZE_MAX;
+	}
 }
 
 /* Upstream bytes while waiting for the response head; send what came. */
@@ -986,6 +1128,48 @@ proxy_up_head(struct sock *s, void *arg)
 	proxy_up_head1(s, arg);
 	if (!c->c_closed)
 		sock_push(c->c_cs);
+}
+
+/* Drop what was added to a buffer after its first keep bytes. */
+static void
+proxy_output_cut(struct evbuffer *out, size_t keep)
+{
+	struct evbuffer	*tmp;
+
+	if (keep == 0) {
+		evbuffer_drain(out, evbuffer_get_length(out));
+		return;
+	}
+	if ((tmp = evbuffer_new()) == NULL)
+		fatal_oom();
+	evbuffer_remove_buffer(out, tmp, keep);
+	evbuffer_drain(out, evbuffer_get_length(out));
+	evbuffer_add_buffer(out, tmp);
+	evbuffer_free(tmp);
+}
+
+/*
+ * A response body with bad framing: the upstream connection is discarded;
+ * the client gets a 502 if nothing of the response left yet, else its
+ * connection closes (the response it has is cut short, never complete).
+ */
+static void
+proxy_up_badbody(struct proxy_conn *c)
+{
+	char	msg[160];
+
+	snprintf(msg, sizeof msg, "malformed response body from upstream: %s",
+	    c->c_resp.hp_error);
+	if (c->c_headmark != SIZE_MAX) {
+		proxy_output_cut(sock_output(c->c_cs), c->c_headmark);
+		c->c_headmark = SIZE_MAX;
+		c->c_x.x_resp_sent = 0;
+		proxy_up_fail(c, 502, msg);
+		return;
+	}
+	metrics_inc(proxy_m_uperr);
+	log_warn("conn %" PRIu64 " %s: %s", c->c_id, c->c_peer, msg);
+	proxy_close(c, msg);
 }
 
 /* Upstream bytes of a response body: forward them raw. */
@@ -1001,15 +1185,13 @@ proxy_up_body(struct sock *s, void *arg)
 	proxy_up_timeouts(c);
 	while (evbuffer_get_length(in) > 0 &&
 	    c->c_resp.hp_state == HTTP_PARSE_BODY) {
-		n = proxy_body_span(&c->c_resp, in);
+		n = proxy_body_move(c, &c->c_resp, in, out);
 		if (n < 0) {
-			metrics_inc(proxy_m_uperr);
-			proxy_close(c, "malformed response body from upstream");
+			proxy_up_badbody(c);
 			return;
 		}
 		if (n == 0)
 			break;
-		evbuffer_remove_buffer(in, out, n);
 	}
 	sock_push(c->c_cs);
 	if (c->c_resp.hp_state == HTTP_PARSE_DONE) {
@@ -1068,8 +1250,11 @@ proxy_up_event(struct sock *s, short what, void *arg)
 	const char		*msg;
 	char			 buf[128];
 
-	if (what & SOCK_CONNECTED)
+	if (what & SOCK_CONNECTED) {
+		if (c->c_phase == PROXY_XCHG && c->c_xactive)
+			proxy_xchg_forwarded(c);
 		return;
+	}
 	if (c->c_phase == PROXY_TUNNEL) {
 		if (evbuffer_get_length(sock_output(c->c_cs)) > 0) {
 			/* Let the app's last words reach the client. */
@@ -1184,7 +1369,9 @@ proxy_timer(evutil_socket_t fd, short events, void *arg)
 			proxy_close(c, "keep-alive timeout");
 		return;
 	case PROXY_XCHG:
-		if (c->c_x.x_held == PROXY_HOLD_PARKED)
+		if (c->c_x.x_bodywant > 0)
+			proxy_error(c, 408, "request body timeout");
+		else if (c->c_x.x_held == PROXY_HOLD_PARKED)
 			proxy_error(c, 503, "request held too long "
 			    "(session state not stored)");
 		else if (c->c_x.x_kind == PROXY_CHANNEL_SSE)
@@ -1236,6 +1423,7 @@ proxy_accept(int fd, struct sockaddr *sa, int socklen, void *arg)
 		break;
 	}
 	c->c_cs = sock_new(daemon_base(), fd);
+	c->c_headmark = SIZE_MAX;
 	c->c_timer = evtimer_new(daemon_base(), proxy_timer, c);
 	http_parse_init(&c->c_req, HTTP_REQUEST,
 	    po->po_limits.max_header_size);
@@ -1263,6 +1451,21 @@ proxy_listen(const struct policy *po, char **cause)
 {
 	return (listen_open(po->po_listen, po->po_nlisten, "proxy",
 	    proxy_accept, NULL, cause));
+}
+
+/* Say at start and reload what --check warns about: trusting everyone. */
+static void
+proxy_warn_trust(const struct policy *po)
+{
+	const struct cidr	*ci;
+	char			 a[64];
+
+	if ((ci = config_cidr_everyone(po->po_trusted, po->po_ntrusted)) ==
+	    NULL)
+		return;
+	config_format_cidr(ci, a, sizeof a);
+	log_warn("trusted_proxies holds %s: any client can set "
+	    "X-Forwarded-For and choose its address", a);
 }
 
 /* A new policy: re-open listeners if listen: changed; flush the pool. */
@@ -1293,9 +1496,7 @@ proxy_reload(const struct policy *old, const struct policy *new, void *arg)
 	    memcmp(&old->po_upstream.ad_ss, &new->po_upstream.ad_ss,
 	    old->po_upstream.ad_len) != 0)
 		upstream_flush();
-	http_parser_set_max_header_size(PROXY_RESP_HEAD_MAX >
-	    new->po_limits.max_header_size ? PROXY_RESP_HEAD_MAX :
-	    (uint32_t)new->po_limits.max_header_size + 1);
+	proxy_warn_trust(new);
 }
 
 /* Stopping: accept no more, close idle connections. */
@@ -1347,6 +1548,8 @@ proxy_metrics(void)
 	}
 	proxy_m_uperr = metrics_counter("janitor_upstream_errors_total", NULL,
 	    "Exchanges that failed because of the upstream.");
+	proxy_m_forwarded = metrics_counter("janitor_upstream_requests_total",
+	    NULL, "Requests forwarded to the upstream in full.");
 }
 
 /* Start relaying. */
@@ -1356,9 +1559,7 @@ proxy_init(char **cause)
 	struct policy	*po = daemon_policy();
 
 	proxy_metrics();
-	http_parser_set_max_header_size(PROXY_RESP_HEAD_MAX >
-	    po->po_limits.max_header_size ? PROXY_RESP_HEAD_MAX :
-	    (uint32_t)po->po_limits.max_header_size + 1);
+	proxy_warn_trust(po);
 	proxy_listeners = proxy_listen(po, cause);
 	if (proxy_listeners == NULL)
 		return (-1);

@@ -24,6 +24,13 @@ struct proxy_hooks {
 	 */
 	void	*(*ph_request)(struct proxy_xchg *, void *arg);
 	/*
+	 * The request reaches the app now: its head went out on an
+	 * established connection to it (after any hold; for a new
+	 * connection, once the connect completed).  Once per exchange, only
+	 * for a non-NULL tag.  From here on the app may be serving it.
+	 */
+	void	 (*ph_forward)(struct proxy_xchg *, void *tag, void *arg);
+	/*
 	 * The app's response head arrived, before it is sent to the client.
 	 * kind is WEBSOCKET for a 101 to an upgrade request, SSE for a
 	 * text/event-stream response, else NONE.  May queue response headers.
@@ -42,7 +49,7 @@ struct proxy_hooks {
 
 void		 proxy_set_hooks(const struct proxy_hooks *);
 
-/* Accessors, valid only inside ph_request / ph_response. */
+/* Accessors, valid only inside ph_request, ph_forward and ph_response. */
 const char	*proxy_xchg_method(struct proxy_xchg *);
 const char	*proxy_xchg_target(struct proxy_xchg *);	/* raw "/path?query" */
 /* First value of a request header (case-insensitive name), or NULL. */
@@ -74,6 +81,20 @@ const struct policy *proxy_xchg_policy(struct proxy_xchg *);
 void		 proxy_xchg_hold(struct proxy_xchg *);
 /* Forward a held request now (from any loop callback, until ph_done). */
 void		 proxy_xchg_resume(struct proxy_xchg *);
+
+/*
+ * Inside ph_request only, which must then return NULL: read the request's
+ * whole body before anything is forwarded, and call ph_request again once
+ * it is here; proxy_xchg_body() gives it then.  Only a Content-Length body
+ * of 1 to max bytes without Expect is read; otherwise -1 and nothing
+ * changes.  The bytes stay in the client's input and are relayed as they
+ * came; a body slower than header_timeout is answered 408.
+ */
+int		 proxy_xchg_read_body(struct proxy_xchg *, size_t max);
+/* Whether the request has a body (Content-Length > 0 or chunked). */
+int		 proxy_xchg_has_body(struct proxy_xchg *);
+/* In that second ph_request: the body and its length; NULL before. */
+const char	*proxy_xchg_body(struct proxy_xchg *, size_t *len);
 
 /*
  * Listen as the policy in force says (or on systemd's "proxy" socket) and

@@ -24,7 +24,8 @@
  *
  * The budget is a request's (rx_budget_start): every match made for one
  * request draws on the same RX_BUDGET_NS, so 16 key rules and 16 live
- * rules cost the loop 1 ms, not 32.  A legitimate request makes a few
+ * rules (matched on the request head and again on the response head) cost
+ * the loop 1 ms, not 48.  A legitimate request makes a few
  * dozen callouts and never reads the clock.  Once the clock has been read
  * for a request, each of its later matches is timed from its start (two
  * reads), and once the budget is spent its later matches are not run at

@@ -2,9 +2,18 @@
  * sessionhook.c -- the session module's side of the proxy hooks: each
  * request is tied to its session (found by key, or given a fresh cookie),
  * the key is passed to the app in forward_header, and a WebSocket or SSE
- * response that sessions.live selects is a live channel of the session
+ * stream that sessions.live selects is a live channel of the session
  * until the exchange ends.  Live client sockets get TCP keepalive so that
  * a browser that vanished without a FIN is noticed.
+ *
+ * A json key source makes the proxy read a matching request's body (up to
+ * sessions.json_max) before the request is forwarded.
+ *
+ * A request on a live path (or a WebSocket upgrade, for the websocket
+ * rule) is a live channel from the moment it reaches the app, not from
+ * its response head: the app has started serving it then, and an app
+ * such as Gradio runs its own unload for a stream cut before its head.
+ * An answer that is not a stream ends such a channel at once.
  *
  * A request for a session whose creation is not committed yet is held
  * (proxy_xchg_hold) until the store says it is (store_when_durable): so
@@ -21,6 +30,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "config.h"
 #include "log.h"
@@ -37,6 +47,7 @@ struct sessionhook_tag {
 	struct session		*st_session;
 	struct proxy_xchg	*st_held;	/* held until durable, or NULL */
 	int			 st_live;	/* counted as a live channel */
+	int			 st_early;	/* live from ph_forward on */
 	int			 st_waiting;	/* the store has us as a waiter */
 	int			 st_ended;	/* ph_done came while waiting */
 	int			 st_holding;	/* counted in janitor_requests_held */
@@ -99,52 +110,6 @@ sessionhook_durable(void *arg)
 		proxy_xchg_resume(x);
 }
 
-/* A request head: find or make the session, forward its key. */
-static void *
-sessionhook_request(struct proxy_xchg *x, void *arg)
-{
-	const struct policy	*po = proxy_xchg_policy(x);
-	const char		*fh = po->po_sessions.forward_header;
-	struct sessionhook_tag	*st;
-	char			 key[SESSION_KEY_MAX + 1], cookie[512];
-	int			 created;
-
-	(void)arg;
-	/* The client's own copy never reaches the app. */
-	if (fh != NULL && *fh != '\0')
-		proxy_xchg_header_remove(x, fh);
-	rx_budget_start(RX_BUDGET_NS);
-	if (!sessionkey_find(po, proxy_xchg_target(x), sessionhook_header, x,
-	    key)) {
-		if (!po->po_sessions.cookie_issue ||
-		    !sessionhook_cookie_is_key(po))
-			return (NULL);
-		sessionkey_generate(key);
-		sessionkey_set_cookie(po, key, proxy_xchg_https(x), cookie,
-		    sizeof cookie);
-		proxy_xchg_response_header_add(x, "Set-Cookie", cookie);
-	}
-	if (fh != NULL && *fh != '\0')
-		proxy_xchg_header_add(x, fh, key);
-	st = xcalloc(1, sizeof *st);
-	st->st_rx_left = rx_budget_left();
-	st->st_session = session_request(key, proxy_xchg_client_ip(x),
-	    &created);
-	if (!session_stored(st->st_session)) {
-		/* Runs at once when nothing is queued or there is no store. */
-		st->st_waiting = 1;
-		store_when_durable(sessionhook_durable, st);
-		if (st->st_waiting) {
-			st->st_held = x;
-			st->st_holding = 1;
-			metrics_inc(sessionhook_m_held);
-			metrics_inc(sessionhook_m_holding);
-			proxy_xchg_hold(x);
-		}
-	}
-	return (st);
-}
-
 /* Whether a stream of this kind on target counts as a live channel. */
 static int
 sessionhook_is_live(const struct policy *po, enum proxy_channel kind,
@@ -173,6 +138,94 @@ sessionhook_is_live(const struct policy *po, enum proxy_channel kind,
 		}
 	}
 	return (0);
+}
+
+/*
+ * Whether the request is a live channel as soon as it reaches the app: its
+ * path matches a path rule, or it is a WebSocket upgrade and websocket is
+ * a rule.  An SSE stream is known only by its response head.
+ */
+static int
+sessionhook_is_live_request(const struct policy *po, struct proxy_xchg *x)
+{
+	const char	*up;
+
+	up = proxy_xchg_header(x, "Upgrade");
+	if (up != NULL && strcasecmp(up, "websocket") == 0 &&
+	    sessionhook_is_live(po, PROXY_CHANNEL_WEBSOCKET,
+	    proxy_xchg_target(x)))
+		return (1);
+	/* The kind matters only to the websocket and sse rules. */
+	return (sessionhook_is_live(po, PROXY_CHANNEL_NONE,
+	    proxy_xchg_target(x)));
+}
+
+/*
+ * A request head: find or make the session, forward its key.  When a json
+ * source needs the body, the proxy reads it and calls again.
+ */
+static void *
+sessionhook_request(struct proxy_xchg *x, void *arg)
+{
+	const struct policy	*po = proxy_xchg_policy(x);
+	const char		*fh = po->po_sessions.forward_header;
+	struct sessionhook_tag	*st;
+	const char		*body;
+	enum sessionkey_body	 bs;
+	char			 key[SESSION_KEY_MAX + 1], cookie[512];
+	size_t			 len;
+	int			 created, found;
+
+	(void)arg;
+	/* The client's own copy never reaches the app. */
+	if (fh != NULL && *fh != '\0')
+		proxy_xchg_header_remove(x, fh);
+	rx_budget_start(RX_BUDGET_NS);
+	/* Without a body, json sources are skipped at the cost of a flag. */
+	if ((body = proxy_xchg_body(x, &len)) != NULL)
+		bs = SESSIONKEY_BODY_READ;
+	else if (proxy_xchg_has_body(x))
+		bs = SESSIONKEY_BODY_UNREAD;
+	else
+		bs = SESSIONKEY_BODY_NONE;
+	found = sessionkey_find_body(po, proxy_xchg_target(x),
+	    sessionhook_header, x, bs, body, len, key);
+	if (found == SESSIONKEY_NEED_BODY) {
+		/* A json source: ask again once the body is here. */
+		if (proxy_xchg_read_body(x, po->po_sessions.json_max) == 0)
+			return (NULL);
+		found = sessionkey_find_body(po, proxy_xchg_target(x),
+		    sessionhook_header, x, SESSIONKEY_BODY_NONE, NULL, 0, key);
+	}
+	if (!found) {
+		if (!po->po_sessions.cookie_issue ||
+		    !sessionhook_cookie_is_key(po))
+			return (NULL);
+		sessionkey_generate(key);
+		sessionkey_set_cookie(po, key, proxy_xchg_https(x), cookie,
+		    sizeof cookie);
+		proxy_xchg_response_header_add(x, "Set-Cookie", cookie);
+	}
+	if (fh != NULL && *fh != '\0')
+		proxy_xchg_header_add(x, fh, key);
+	st = xcalloc(1, sizeof *st);
+	st->st_session = session_request(key, proxy_xchg_client_ip(x),
+	    &created);
+	st->st_early = sessionhook_is_live_request(po, x);
+	st->st_rx_left = rx_budget_left();
+	if (!session_stored(st->st_session)) {
+		/* Runs at once when nothing is queued or there is no store. */
+		st->st_waiting = 1;
+		store_when_durable(sessionhook_durable, st);
+		if (st->st_waiting) {
+			st->st_held = x;
+			st->st_holding = 1;
+			metrics_inc(sessionhook_m_held);
+			metrics_inc(sessionhook_m_holding);
+			proxy_xchg_hold(x);
+		}
+	}
+	return (st);
 }
 
 /* Set one socket option, logging a failure at debug level. */
@@ -215,27 +268,55 @@ sessionhook_keepalive(int fd, const struct policy *po)
 	    (int)(idle + intvl * cnt), "TCP_USER_TIMEOUT");
 }
 
-/* A response head: a selected WebSocket or SSE stream opens a channel. */
+/* Count the exchange as a live channel of its session. */
+static void
+sessionhook_open(struct proxy_xchg *x, struct sessionhook_tag *st,
+    const char *why)
+{
+	st->st_live = 1;
+	session_channel_open(st->st_session);
+	sessionhook_keepalive(proxy_xchg_client_fd(x), proxy_xchg_policy(x));
+	log_debug("session %s: live channel opened (%s)",
+	    session_key(st->st_session), why);
+}
+
+/* A live path's request reached the app: it is a live channel from now. */
+static void
+sessionhook_forward(struct proxy_xchg *x, void *tag, void *arg)
+{
+	struct sessionhook_tag	*st = tag;
+
+	(void)arg;
+	if (st->st_early && !st->st_live)
+		sessionhook_open(x, st, "request forwarded");
+}
+
+/* A response head: a selected stream opens a channel, a non-stream ends one. */
 static void
 sessionhook_response(struct proxy_xchg *x, void *tag, int status,
     enum proxy_channel kind, void *arg)
 {
 	const struct policy	*po = proxy_xchg_policy(x);
 	struct sessionhook_tag	*st = tag;
+	int			 stream;
 
 	(void)arg;
-	if (kind == PROXY_CHANNEL_NONE || st->st_live)
+	stream = kind == PROXY_CHANNEL_WEBSOCKET ||
+	    (kind == PROXY_CHANNEL_SSE && status >= 200 && status <= 299);
+	if (st->st_live) {
+		if (stream)
+			return;
+		/* The app did not keep it open: the channel ends now. */
+		st->st_live = 0;
+		log_debug("session %s: live channel closed (answered %d, not "
+		    "a stream)", session_key(st->st_session), status);
+		session_channel_close(st->st_session);
 		return;
-	if (kind == PROXY_CHANNEL_SSE && (status < 200 || status > 299))
-		return;
+	}
 	rx_budget_start(st->st_rx_left);
-	if (!sessionhook_is_live(po, kind, proxy_xchg_target(x)))
+	if (!stream || !sessionhook_is_live(po, kind, proxy_xchg_target(x)))
 		return;
-	st->st_live = 1;
-	session_channel_open(st->st_session);
-	sessionhook_keepalive(proxy_xchg_client_fd(x), po);
-	log_debug("session %s: live channel opened (%s)",
-	    session_key(st->st_session),
+	sessionhook_open(x, st,
 	    kind == PROXY_CHANNEL_WEBSOCKET ? "websocket" : "sse");
 }
 
@@ -269,6 +350,7 @@ sessionhook_init(void)
 {
 	static const struct proxy_hooks	hooks = {
 		.ph_request = sessionhook_request,
+		.ph_forward = sessionhook_forward,
 		.ph_response = sessionhook_response,
 		.ph_done = sessionhook_done,
 		.ph_arg = NULL,

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <jansson.h>
+
 #include "config.h"
 #include "log.h"
 #include "rx.h"
@@ -142,10 +144,53 @@ sessionkey_from_path(const char *target, struct rx *re,
 	return (sessionkey_take(target + so, eo - so, out));
 }
 
+/* A top-level string field of a JSON object body, when acceptable. */
+int
+sessionkey_from_json(const char *body, size_t len, const char *field,
+    char out[SESSION_KEY_MAX + 1])
+{
+	json_t		*root, *v;
+	json_error_t	 error;
+	int		 found = 0;
+
+	/* Strict: a body the parser refuses gives no key (and is relayed). */
+	if ((root = json_loadb(body, len, 0, &error)) == NULL)
+		return (0);
+	v = json_is_object(root) ? json_object_get(root, field) : NULL;
+	if (v != NULL && json_is_string(v))
+		found = sessionkey_take(json_string_value(v),
+		    json_string_length(v), out);
+	json_decref(root);
+	return (found);
+}
+
+/* Whether a Content-Type value is application/json (parameters allowed). */
+static int
+sessionkey_is_json(const char *ct)
+{
+	if (ct == NULL || strncasecmp(ct, "application/json", 16) != 0)
+		return (0);
+	return (ct[16] == '\0' || ct[16] == ';' || ct[16] == ' ' ||
+	    ct[16] == '\t');
+}
+
+/* Whether a json rule reads this request's body: JSON, on its path. */
+static int
+sessionkey_json_applies(const struct key_rule *kr, const char *target,
+    sessionkey_header_fn header, void *arg)
+{
+	/* The header first: requests without a JSON body stop here. */
+	if (!sessionkey_is_json(header(arg, "Content-Type")))
+		return (0);
+	return (rx_match(kr->kr_re, target, strcspn(target, "?#"), NULL,
+	    NULL));
+}
+
 /* Find the key of a request by the policy's sources in order. */
 int
-sessionkey_find(const struct policy *po, const char *target,
-    sessionkey_header_fn header, void *arg, char out[SESSION_KEY_MAX + 1])
+sessionkey_find_body(const struct policy *po, const char *target,
+    sessionkey_header_fn header, void *arg, enum sessionkey_body state,
+    const char *body, size_t len, char out[SESSION_KEY_MAX + 1])
 {
 	const struct key_rule	*kr;
 	size_t			 i;
@@ -171,9 +216,27 @@ sessionkey_find(const struct policy *po, const char *target,
 			if (sessionkey_from_path(target, kr->kr_re, out))
 				return (1);
 			break;
+		case KEY_JSON:
+			if (state == SESSIONKEY_BODY_NONE ||
+			    !sessionkey_json_applies(kr, target, header, arg))
+				break;
+			if (state == SESSIONKEY_BODY_UNREAD)
+				return (SESSIONKEY_NEED_BODY);
+			if (sessionkey_from_json(body, len, kr->kr_name, out))
+				return (1);
+			break;
 		}
 	}
 	return (0);
+}
+
+/* Find the key without a body: json sources give nothing. */
+int
+sessionkey_find(const struct policy *po, const char *target,
+    sessionkey_header_fn header, void *arg, char out[SESSION_KEY_MAX + 1])
+{
+	return (sessionkey_find_body(po, target, header, arg,
+	    SESSIONKEY_BODY_NONE, NULL, 0, out));
 }
 
 /* A fresh key from 16 random bytes, URL-safe base64 without padding. */

@@ -1,7 +1,7 @@
 /*
  * fuzz_sessionkey.c -- arbitrary bytes as a request target and a Cookie
- * header through every key source; whatever is accepted must match
- * ^[A-Za-z0-9_-]{1,128}$.
+ * header through every key source, and whole as a JSON body; whatever is
+ * accepted must match ^[A-Za-z0-9_-]{1,128}$.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -48,6 +48,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (sessionkey_from_header(cookie, out))
 		fuzz_check(out);
 	if (sessionkey_from_path(target, fuzz_re, out))
+		fuzz_check(out);
+	if (sessionkey_from_json((const char *)data, size, "session_hash", out))
 		fuzz_check(out);
 	free(target);
 	free(cookie);

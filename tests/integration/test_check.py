@@ -181,6 +181,22 @@ class CheckTest(unittest.TestCase):
         self.assertTrue(err.startswith(path + ":1:9: preset: "
                                        "$GRADIO_TEMP_DIR: "), err)
 
+    def test_trust_everyone_warns(self):
+        # 0.0.0.0/0 or ::/0 in trusted_proxies lets any client pick its
+        # address: --check says so, and still passes.
+        for nets, shown in (("[0.0.0.0/0]", "0.0.0.0/0"),
+                            ("[127.0.0.1/32, \"::/0\"]", "::/0")):
+            path = write(self.tmp, "t.yaml", "trusted_proxies: %s\n" % nets)
+            rc, out, err = run("-c", path, "--check")
+            self.assertEqual(rc, 0, err)
+            self.assertIn("WARNING          trusted_proxies holds %s: any "
+                          "client can set X-Forwarded-For" % shown, out)
+        path = write(self.tmp, "t.yaml",
+                     "trusted_proxies: [10.0.0.0/8, \"::1/128\"]\n")
+        rc, out, err = run("-c", path, "--check")
+        self.assertEqual(rc, 0, err)
+        self.assertNotIn("WARNING", out)
+
     def test_admin_token(self):
         tok = write(self.tmp, "token", "  s3cret-token\n\n")
         path = write(self.tmp, "a.yaml",

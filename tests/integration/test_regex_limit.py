@@ -2,8 +2,9 @@
 is still served at once (the stopped match is no match, so the next key
 source is tried), janitor_regex_limit_total counts each stopped match, and
 the log says so once per pattern, with the pattern's place in the file.
-All the matches for one request share 1 ms of CPU: 15 key patterns that
-would each run to the limit cost a request about 1 ms, not 15."""
+All the matches for one request share 1 ms of CPU: 15 key patterns and 15
+live patterns that would each run to the limit cost a request about 1 ms,
+not 30."""
 
 import os
 import re
@@ -74,15 +75,16 @@ class RegexLimitTest(relay.RelayCase, unittest.TestCase):
         self.assertEqual(session(self.jd.admin_port, "k2"), 404)
 
 
-# 15 key patterns that scan to the CPU limit on a long path that does not
-# match, then a header that gives the key.
+# 15 key patterns and 15 live patterns that scan to the CPU limit on a
+# long path that does not match, then a header that gives the key.
 BUDGET_EXTRA = """
 sessions:
   cookie: {issue: false}
   key:
 """ + "".join("    - path: '([^/]{0,9000}[xy%d])'\n" % i for i in range(15)) + \
     """    - header: X-Sid
-"""
+  live:
+""" + "".join("    - path: '[^/]{0,9000}[xz%d]'\n" % i for i in range(15))
 
 
 def loop_cpu_ms(pid):
@@ -99,7 +101,7 @@ class RequestBudgetTest(relay.RelayCase, unittest.TestCase):
         path = "/" + "a" * 8000     # the backend takes at most 8190
         st, h, body = relay.get(self.jd.port, path, headers={"X-Sid": "k0"})
         self.assertEqual(st, 404)
-        self.assertEqual(limit_total(self.jd.admin_port), 15)
+        self.assertEqual(limit_total(self.jd.admin_port), 30)
         n = 30
         cpu0 = loop_cpu_ms(self.jd.proc.pid)
         for i in range(n):
@@ -107,17 +109,25 @@ class RequestBudgetTest(relay.RelayCase, unittest.TestCase):
                                     headers={"X-Sid": "k1"})
             self.assertEqual(st, 404)
         cpu = loop_cpu_ms(self.jd.proc.pid) - cpu0
-        print("%d requests, 15 patterns each: %.1f ms of loop CPU, %.2f ms "
+        print("%d requests, 30 patterns each: %.1f ms of loop CPU, %.2f ms "
               "a request (uptime: %s)" % (n, cpu, cpu / n, os.getloadavg()))
-        # 15 patterns, each stopped at its own 1 ms, made 15 ms a request.
+        # 30 patterns, each stopped at its own 1 ms, made 30 ms a request.
         self.assertLess(cpu / n, 5.0)
         # Every pattern of every request counted: the first stopped, the
-        # other 14 not tried.
-        self.assertEqual(limit_total(self.jd.admin_port), 15 * (n + 1))
+        # other 29 not tried.
+        self.assertEqual(limit_total(self.jd.admin_port), 30 * (n + 1))
         self.assertEqual(session(self.jd.admin_port, "k1"), 200)
+        # The next request has a budget of its own: a short path that
+        # key[0] matches gives the key.
+        st, h, body = relay.get(self.jd.port, "/s2x")
+        self.assertEqual(st, 404)
+        self.assertEqual(session(self.jd.admin_port, "s2x"), 200)
+        self.assertEqual(limit_total(self.jd.admin_port), 30 * (n + 1))
         log = self.jd.log()
-        self.assertIn("CPU time limit (1 ms per request) exceeded on a "
-                      "8001-byte subject", log)
+        self.assertIn("sessions.key[0].path: CPU time limit (1 ms per "
+                      "request) exceeded on a 8001-byte subject", log)
+        self.assertIn("sessions.live[14].path: CPU time limit (1 ms per "
+                      "request) exceeded on a 8001-byte subject", log)
 
 
 if __name__ == "__main__":

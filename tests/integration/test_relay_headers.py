@@ -55,6 +55,51 @@ class HeadersTest(unittest.TestCase):
             self.assertEqual(rh["connection"], ["close"])
             self.assertEqual(jd.stop(), 0)
 
+    def test_forwarding_family_untrusted(self):
+        # Headers a proxy in front would set, and the '_' spellings of
+        # those janitord sets (WSGI servers read them as the '-' ones),
+        # never reach the app from an untrusted client.
+        spoof = (b"Forwarded: for=6.6.6.6;proto=https\r\n"
+                 b"X-Real-IP: 6.6.6.6\r\nX-Forwarded-Port: 443\r\n"
+                 b"X-Forwarded-Ssl: on\r\nX_Forwarded_For: 6.6.6.6\r\n"
+                 b"X_Forwarded_Proto: https\r\nx_forwarded_host: evil\r\n"
+                 b"X_Janitor_Session: victim\r\nX_Real_IP: 6.6.6.6\r\n")
+        with relay.Backend() as be, relay.janitord(
+                be.port, "trusted_proxies: []") as jd:
+            h = app_headers(jd.port, spoof)
+            for name in ("forwarded", "x-real-ip", "x-forwarded-port",
+                         "x-forwarded-ssl", "x_forwarded_for",
+                         "x_forwarded_proto", "x_forwarded_host",
+                         "x_janitor_session", "x_real_ip"):
+                self.assertNotIn(name, h)
+            self.assertEqual(h["x-forwarded-for"], ["127.0.0.1"])
+            self.assertEqual(h["x-forwarded-proto"], ["http"])
+            self.assertNotIn("victim", json.dumps(h))
+            self.assertEqual(jd.stop(), 0)
+        # From a trusted proxy the dash spellings stay, the '_' ones not.
+        with relay.Backend() as be, relay.janitord(
+                be.port, "trusted_proxies: [127.0.0.0/8]") as jd:
+            h = app_headers(jd.port, spoof)
+            self.assertEqual(h["x-real-ip"], ["6.6.6.6"])
+            self.assertEqual(h["x-forwarded-port"], ["443"])
+            for name in ("x_forwarded_for", "x_janitor_session"):
+                self.assertNotIn(name, h)
+            self.assertEqual(jd.stop(), 0)
+
+    def test_forwarded_for_not_an_address(self):
+        # A trusted proxy's X-Forwarded-For entry that is not an IP
+        # address is an error in the log and is not the client address.
+        with relay.Backend() as be, relay.janitord(
+                be.port, "trusted_proxies: [127.0.0.0/8]") as jd:
+            h = app_headers(jd.port, b"X-Forwarded-For: 203.0.113.9, "
+                            b"unknown\r\n")
+            self.assertEqual(h["x-forwarded-for"],
+                             ["203.0.113.9, unknown, 127.0.0.1"])
+            jd.wait_log('X-Forwarded-For entry "unknown" from a trusted '
+                        'proxy is not an IP address; client taken to be '
+                        '127.0.0.1')
+            self.assertEqual(jd.stop(), 0)
+
 
 if __name__ == "__main__":
     relay.main()

@@ -570,10 +570,21 @@ START_TEST(test_preset_gradio)
 	ck_assert_str_eq(po->po_preset, "gradio");
 	ck_assert_str_eq(po->po_upstream.ad_text, "127.0.0.1:7860");
 	ck_assert(!po->po_sessions.cookie_issue);
-	ck_assert_int_eq(po->po_sessions.nkeys, 2);
+	ck_assert_int_eq(po->po_sessions.nkeys, 3);
 	ck_assert_int_eq(po->po_sessions.keys[0].kr_source, KEY_PATH);
 	ck_assert_int_eq(po->po_sessions.keys[1].kr_source, KEY_QUERY);
 	ck_assert_str_eq(po->po_sessions.keys[1].kr_name, "session_hash");
+	/* queue/join: session_hash is in its JSON body only. */
+	ck_assert_int_eq(po->po_sessions.keys[2].kr_source, KEY_JSON);
+	ck_assert_str_eq(po->po_sessions.keys[2].kr_name, "session_hash");
+	ck_assert_str_eq(po->po_sessions.keys[2].kr_path, "/queue/join$");
+	ck_assert_int_eq(rx_match(po->po_sessions.keys[2].kr_re,
+	    "/gradio_api/queue/join", 22, NULL, NULL), 1);
+	ck_assert_int_eq(rx_match(po->po_sessions.keys[2].kr_re,
+	    "/myapp/queue/join", 17, NULL, NULL), 1);
+	ck_assert_int_eq(rx_match(po->po_sessions.keys[2].kr_re,
+	    "/gradio_api/queue/data", 22, NULL, NULL), 0);
+	ck_assert_int_eq(po->po_sessions.json_max, 64 * 1024);
 
 	check_gradio_key(po, "/heartbeat/abc123xyz", "abc123xyz");
 	check_gradio_key(po, "/gradio_api/heartbeat/Q2xv_c2-Vk", "Q2xv_c2-Vk");
@@ -631,7 +642,7 @@ START_TEST(test_preset_merge)
 	ck_assert_int_eq(po->po_expire_after_disconnect, 5 * 60 * 1000);
 	ck_assert_int_eq(po->po_ncache, 0);
 	/* What the file did not set stays the preset's. */
-	ck_assert_int_eq(po->po_sessions.nkeys, 2);
+	ck_assert_int_eq(po->po_sessions.nkeys, 3);
 	ck_assert_int_eq(po->po_sessions.keys[0].kr_source, KEY_PATH);
 	config_unref(po);
 
@@ -795,6 +806,21 @@ START_TEST(test_errors)
 		    "on_expire.webhook: 'http://a b/' contains a space" },
 		{ "cache:\n  - every: 1h\n", "t.yaml:2:5: cache[0]: path is "
 		    "missing" },
+		{ "sessions: {key: [{json: h}]}\n", "t.yaml:1:18: "
+		    "sessions.key[0]: json needs path: REGEX" },
+		{ "sessions: {key: [{json: h, json: i}]}\n", "t.yaml:1:28: "
+		    "sessions.key[0].json: duplicate key" },
+		{ "sessions: {key: [{json: 'a\"b', path: /a}]}\n",
+		    "t.yaml:1:25: sessions.key[0].json: 'a\"b' is not a valid "
+		    "JSON field name" },
+		{ "sessions: {key: [{json: h, path: '('}]}\n", "t.yaml:1:34: "
+		    "sessions.key[0].path: '(' is not a regular expression" },
+		{ "sessions: {key: [{cookie: c, json: h}]}\n", "t.yaml:1:36: "
+		    "sessions.key[0].json: one source per entry" },
+		{ "sessions: {json_max: 8}\n", "t.yaml:1:22: "
+		    "sessions.json_max: '8' is too small" },
+		{ "sessions: {key: [{json: h, path: '/q/join$'}]}\n", NULL },
+		{ "sessions: {key: [{path: '/q/join$', json: h}]}\n", NULL },
 		{ "cache:\n  - path: /a\n  - path: /a\n", "t.yaml:3:5: cache[1]: "
 		    "'/a' is already swept by cache[0]" },
 		{ "cache: [{path: /a, age_by: []}]\n", "t.yaml:1:28: "
@@ -1305,7 +1331,9 @@ START_TEST(test_summary)
 	fclose(f);
 	ck_assert_ptr_nonnull(strstr(text, "t.yaml: OK, preset gradio\n"));
 	ck_assert_ptr_nonnull(strstr(text, "session key      path "
-	    "/heartbeat/([A-Za-z0-9_-]+)$, then query session_hash\n"));
+	    "/heartbeat/([A-Za-z0-9_-]+)$, then query session_hash, then "
+	    "json session_hash (bodies of /queue/join$, at most 65536 "
+	    "bytes)\n"));
 	ck_assert_ptr_nonnull(strstr(text, "cookie           janitor_sid, "
 	    "never issued"));
 	ck_assert_ptr_nonnull(strstr(text, "on_expire        1h after "

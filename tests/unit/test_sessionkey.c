@@ -194,6 +194,100 @@ START_TEST(test_find_order)
 }
 END_TEST
 
+START_TEST(test_json)
+{
+	static const char	*bad[] = {
+		"",
+		"{",
+		"[\"session_hash\", \"a\"]",
+		"{\"session_hash\": 7}",
+		"{\"session_hash\": \"../x\"}",
+		"{\"session_hash\": \"a b\"}",
+		"{\"session_hash\": \"\"}",
+		"{\"data\": {\"session_hash\": \"nested\"}}",
+		"{\"session_hash\": \"a\\u0000b\"}",
+		"{\"session_hash\": \"a\"} trailing",
+		"{\"session_hash\": NaN}",
+		NULL
+	};
+	const char	*ok = "{\"data\": [1, \"x\"], \"fn_index\": 0, "
+	    "\"session_hash\": \"r2zku0ah3ur\", \"event_data\": null}";
+	const char	*dup = "{\"session_hash\": \"first\", "
+	    "\"session_hash\": \"last\"}";
+	size_t		 i;
+
+	ck_assert_int_eq(sessionkey_from_json(ok, strlen(ok), "session_hash",
+	    out), 1);
+	ck_assert_str_eq(out, "r2zku0ah3ur");
+	/* The length is the bound, not a NUL. */
+	ck_assert_int_eq(sessionkey_from_json(ok, 10, "session_hash", out), 0);
+	/* As Python's json, which Gradio reads it with: the last one. */
+	ck_assert_int_eq(sessionkey_from_json(dup, strlen(dup), "session_hash",
+	    out), 1);
+	ck_assert_str_eq(out, "last");
+	for (i = 0; bad[i] != NULL; i++)
+		ck_assert_msg(sessionkey_from_json(bad[i], strlen(bad[i]),
+		    "session_hash", out) == 0, "%s", bad[i]);
+}
+END_TEST
+
+START_TEST(test_find_body)
+{
+	struct policy	 po;
+	struct key_rule	 rules[2];
+	char		*cause = NULL;
+	const char	*json[] = { "Content-Type", "application/json", NULL };
+	const char	*json2[] = { "Content-Type",
+	    "Application/JSON; charset=utf-8", NULL };
+	const char	*form[] = { "Content-Type", "application/jsonx", NULL };
+	const char	*none[] = { NULL };
+	const char	*body = "{\"session_hash\": \"h1\"}";
+
+	memset(&po, 0, sizeof po);
+	memset(rules, 0, sizeof rules);
+	rules[0].kr_source = KEY_QUERY;
+	rules[0].kr_name = "session_hash";
+	rules[1].kr_source = KEY_JSON;
+	rules[1].kr_name = "session_hash";
+	rules[1].kr_path = "/queue/join$";
+	rules[1].kr_re = rx_compile(rules[1].kr_path, "test", 0, &cause);
+	ck_assert_ptr_nonnull(rules[1].kr_re);
+	po.po_sessions.keys = rules;
+	po.po_sessions.nkeys = 2;
+
+	/* Unread: a matching request asks for its body... */
+	ck_assert_int_eq(sessionkey_find_body(&po, "/gradio_api/queue/join",
+	    headers, json, SESSIONKEY_BODY_UNREAD, NULL, 0, out),
+	    SESSIONKEY_NEED_BODY);
+	ck_assert_int_eq(sessionkey_find_body(&po, "/queue/join?x=1",
+	    headers, json2, SESSIONKEY_BODY_UNREAD, NULL, 0, out),
+	    SESSIONKEY_NEED_BODY);
+	/* ...but not when a source before it has the key. */
+	ck_assert_int_eq(sessionkey_find_body(&po, "/queue/join?session_hash="
+	    "q", headers, json, SESSIONKEY_BODY_UNREAD, NULL, 0, out), 1);
+	ck_assert_str_eq(out, "q");
+	/* Other paths, other types, no type: never. */
+	ck_assert_int_eq(sessionkey_find_body(&po, "/queue/data", headers,
+	    json, SESSIONKEY_BODY_UNREAD, NULL, 0, out), 0);
+	ck_assert_int_eq(sessionkey_find_body(&po, "/x?p=/queue/join",
+	    headers, json, SESSIONKEY_BODY_UNREAD, NULL, 0, out), 0);
+	ck_assert_int_eq(sessionkey_find_body(&po, "/queue/join", headers,
+	    form, SESSIONKEY_BODY_UNREAD, NULL, 0, out), 0);
+	ck_assert_int_eq(sessionkey_find_body(&po, "/queue/join", headers,
+	    none, SESSIONKEY_BODY_UNREAD, NULL, 0, out), 0);
+	/* Read: the field. */
+	ck_assert_int_eq(sessionkey_find_body(&po, "/queue/join", headers,
+	    json, SESSIONKEY_BODY_READ, body, strlen(body), out), 1);
+	ck_assert_str_eq(out, "h1");
+	/* None (too large, chunked): no key from it; sessionkey_find too. */
+	ck_assert_int_eq(sessionkey_find_body(&po, "/queue/join", headers,
+	    json, SESSIONKEY_BODY_NONE, NULL, 0, out), 0);
+	ck_assert_int_eq(sessionkey_find(&po, "/queue/join", headers, json,
+	    out), 0);
+	rx_free(rules[1].kr_re);
+}
+END_TEST
+
 START_TEST(test_generate)
 {
 	char	a[SESSION_KEY_MAX + 1], b[SESSION_KEY_MAX + 1];
@@ -246,6 +340,8 @@ main(void)
 	tcase_add_test(tc, test_header);
 	tcase_add_test(tc, test_path);
 	tcase_add_test(tc, test_find_order);
+	tcase_add_test(tc, test_json);
+	tcase_add_test(tc, test_find_body);
 	tcase_add_test(tc, test_generate);
 	tcase_add_test(tc, test_set_cookie);
 	suite_add_tcase(s, tc);
