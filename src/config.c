@@ -51,6 +51,17 @@ config_clean(char *s)
 	}
 }
 
+/* Whether a file of size bytes is within max; if not, msg says why. */
+bool
+config_size_ok(uint64_t size, size_t max, char *msg, size_t len)
+{
+	if (size <= max)
+		return (true);
+	config_fmt(msg, len, "%llu bytes, larger than %zu",
+	    (unsigned long long)size, max);
+	return (false);
+}
+
 /* Record an error at a mark, prefixed with the current key path. */
 int
 config_fail_at(struct config_walk *w, const yaml_mark_t *mark,
@@ -93,6 +104,18 @@ config_visit(struct config_walk *w, yaml_node_t *n)
 	if (clock_coarse_ms() > w->cw_deadline)
 		return (config_fail(w, n, "checking the file took longer than "
 		    "%d ms; stopped here", CONFIG_TIME_MAX));
+	return (0);
+}
+
+/* Charge bytes the policy will hold for n; over CONFIG_POLICY_MAX, fail. */
+int
+config_charge(struct config_walk *w, yaml_node_t *n, size_t bytes)
+{
+	if (bytes > w->cw_bytes)
+		return (config_fail(w, n, "the policy would take more than "
+		    "%d MiB (each use of an alias copies what it names); "
+		    "stopped here", CONFIG_POLICY_MAX / (1024 * 1024)));
+	w->cw_bytes -= bytes;
 	return (0);
 }
 
@@ -142,6 +165,9 @@ config_scalar(struct config_walk *w, yaml_node_t *n, const char *what,
 		    "are allowed", n->data.scalar.length, CONFIG_SCALAR_MAX));
 	if (config_is_null(n))
 		return (config_fail(w, n, "expected %s, found nothing", what));
+	if (config_charge(w, n, n->data.scalar.length + 1 +
+	    CONFIG_CHARGE_ITEM) != 0)
+		return (-1);
 	*out = (const char *)n->data.scalar.value;
 	return (0);
 }
@@ -588,6 +614,67 @@ config_error_at(struct config_error *err, const char *name,
 	config_fmt(err->msg, sizeof err->msg, "%s", msg);
 }
 
+/* Whether p starts a line break as libyaml knows them; its length if so. */
+static size_t
+config_break(const unsigned char *p, const unsigned char *end)
+{
+	if (*p == '\n')
+		return (1);
+	if (*p == '\r')
+		return (p + 1 < end && p[1] == '\n' ? 2 : 1);
+	/* NEL, LINE SEPARATOR, PARAGRAPH SEPARATOR in UTF-8. */
+	if (*p == 0xc2 && p + 1 < end && p[1] == 0x85)
+		return (2);
+	if (*p == 0xe2 && p + 2 < end && p[1] == 0x80 &&
+	    (p[2] == 0xa8 || p[2] == 0xa9))
+		return (3);
+	return (0);
+}
+
+/*
+ * Count the directives (a '%' at the start of a line) before libyaml sees
+ * the buffer: a byte scan, so a file libyaml would read as UTF-16 (by its
+ * byte order mark) is refused first.
+ */
+static int
+config_directives(const char *name, const char *buf, size_t len,
+    struct config_error *err)
+{
+	const unsigned char	*p = (const unsigned char *)buf, *end = p + len;
+	yaml_mark_t		 mark;
+	size_t			 n = 0, brk;
+	char			 msg[128];
+	int			 bol = 1;
+
+	memset(&mark, 0, sizeof mark);
+	if (len >= 2 && ((p[0] == 0xff && p[1] == 0xfe) ||
+	    (p[0] == 0xfe && p[1] == 0xff))) {
+		config_error_at(err, name, &mark, "the file is UTF-16; write "
+		    "it in UTF-8");
+		return (-1);
+	}
+	if (len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
+		p += 3;
+	while (p < end) {
+		if (bol && *p == '%' && ++n > CONFIG_DIRECTIVES_MAX) {
+			config_fmt(msg, sizeof msg, "more than %d YAML "
+			    "directives (%%TAG, %%YAML); a policy needs none",
+			    CONFIG_DIRECTIVES_MAX);
+			config_error_at(err, name, &mark, msg);
+			return (-1);
+		}
+		if ((brk = config_break(p, end)) != 0) {
+			mark.line++;
+			p += brk;
+			bol = 1;
+		} else {
+			p++;
+			bol = 0;
+		}
+	}
+	return (0);
+}
+
 /*
  * Read the events once before anything is built, bounding nesting, values
  * and anchors as they stream by: 100,000 nested '[' stop at the 65th
@@ -683,13 +770,12 @@ config_load_until(const char *name, const char *buf, size_t len,
 
 	memset(err, 0, sizeof *err);
 	memset(&w, 0, sizeof w);
-	if (len > CONFIG_FILE_MAX) {
+	if (!config_size_ok(len, CONFIG_FILE_MAX, err->msg, sizeof err->msg)) {
 		config_fmt(err->file, sizeof err->file, "%s", name);
-		config_fmt(err->msg, sizeof err->msg, "%zu bytes, larger than "
-		    "%d", len, CONFIG_FILE_MAX);
 		return (NULL);
 	}
-	if (config_prescan(name, buf, len, deadline, err) != 0)
+	if (config_directives(name, buf, len, err) != 0 ||
+	    config_prescan(name, buf, len, deadline, err) != 0)
 		return (NULL);
 	if (!yaml_parser_initialize(&parser))
 		fatal_oom();
@@ -722,6 +808,7 @@ config_load_until(const char *name, const char *buf, size_t len,
 	w.cw_doc = &doc;
 	w.cw_err = err;
 	w.cw_budget = CONFIG_NODE_BUDGET;
+	w.cw_bytes = CONFIG_POLICY_MAX;
 	w.cw_deadline = deadline;
 	w.cw_po = po = config_defaults(name);
 	w.cw_marks = xcalloc(config_nkeys, sizeof *w.cw_marks);
@@ -790,9 +877,8 @@ config_load(const char *file, struct config_error *err)
 		close(fd);
 		return (NULL);
 	}
-	if (st.st_size > CONFIG_FILE_MAX) {
-		config_fmt(err->msg, sizeof err->msg, "%lld bytes, larger than "
-		    "%d", (long long)st.st_size, CONFIG_FILE_MAX);
+	if (!config_size_ok((uint64_t)st.st_size, CONFIG_FILE_MAX, err->msg,
+	    sizeof err->msg)) {
 		close(fd);
 		return (NULL);
 	}
@@ -819,8 +905,11 @@ config_load(const char *file, struct config_error *err)
 			break;
 		len += (size_t)got;
 		if (len > CONFIG_FILE_MAX) {
-			config_fmt(err->msg, sizeof err->msg, "larger than %d "
-			    "bytes", CONFIG_FILE_MAX);
+			/* It grew since fstat: say how big it is now. */
+			if (fstat(fd, &st) == -1 || st.st_size < (off_t)len)
+				st.st_size = (off_t)len;
+			config_size_ok((uint64_t)st.st_size, CONFIG_FILE_MAX,
+			    err->msg, sizeof err->msg);
 			close(fd);
 			free(buf);
 			return (NULL);

@@ -13,6 +13,17 @@
 /* Most nodes one walk visits: aliases could otherwise multiply the work. */
 #define CONFIG_NODE_BUDGET	100000
 
+/*
+ * Most bytes a policy may hold.  Every scalar the walk reads is charged
+ * its length plus CONFIG_CHARGE_ITEM (the pointer to its copy and the
+ * allocation around it), and every regex its compiled and JIT code, each
+ * time the walk reaches it: an alias repeats everything its anchor names,
+ * so 256 uses of a list of 256 aliases of one 4 KiB value made 268 MB of
+ * policy out of a 13 KB file, and the sweeper copies each keep list again.
+ */
+#define CONFIG_POLICY_MAX	(4 * 1024 * 1024)
+#define CONFIG_CHARGE_ITEM	32
+
 /* Largest policy, secret or token file read. */
 #define CONFIG_FILE_MAX		(1024 * 1024)
 #define CONFIG_SECRET_MAX	4096
@@ -29,6 +40,14 @@
 #define CONFIG_VALUES_MAX	100000
 #define CONFIG_ANCHORS_MAX	100
 
+/*
+ * Most YAML directives (%YAML, %TAG) in a file, counted before libyaml
+ * sees it: libyaml compares each %TAG with every earlier one before it
+ * produces its first event, so 52,000 of them took 6.5 s of CPU where no
+ * deadline is checked.  A policy needs none (%YAML 1.1 or 1.2 may stay).
+ */
+#define CONFIG_DIRECTIVES_MAX	8
+
 /* Longest single value (a regex, a path, a URL, a name). */
 #define CONFIG_SCALAR_MAX	4096
 
@@ -40,13 +59,17 @@ struct config_walk {
 	yaml_document_t		*cw_doc;
 	struct policy		*cw_po;
 	struct config_error	*cw_err;
-	size_t			 cw_budget;
+	size_t			 cw_budget;	/* nodes left to visit */
+	size_t			 cw_bytes;	/* of CONFIG_POLICY_MAX, left */
 	int64_t			 cw_deadline;	/* coarse clock, ms */
 	int			 cw_pass;	/* 0: preset only, 1: the rest */
 	char			 cw_path[CONFIG_PATH_MAX];	/* for messages */
 	yaml_mark_t		*cw_marks;	/* per config_keys[] entry */
 	bool			*cw_set;
 };
+
+/* Whether a file of this size is within max; if not, msg says so. */
+bool	config_size_ok(uint64_t, size_t, char *, size_t);
 
 /* snprintf that may truncate on purpose (paths and messages are bounded). */
 void	config_fmt(char *, size_t, const char *, ...)
@@ -62,6 +85,9 @@ int	config_fail_cause(struct config_walk *, yaml_node_t *, char *);
 
 /* Count a visited node against the budget. */
 int	config_visit(struct config_walk *, yaml_node_t *);
+
+/* Charge what the policy will hold for node n against CONFIG_POLICY_MAX. */
+int	config_charge(struct config_walk *, yaml_node_t *, size_t);
 
 /* A node's type in words; whether it is YAML's null. */
 const char *config_node_kind(yaml_node_t *);

@@ -8,13 +8,14 @@
  * waiter gives up after CONFIG_TIME_MAX: the event loop for a reload
  * (config_job_start), or the calling thread for --check and start-up
  * (config_load_timed).  A thread that is given up on finishes whenever its
- * read returns and frees what it built; while CONFIG_JOBS_STUCK of them
- * are still waiting, no new one starts.  A reload's thread runs at nice 10
- * (fsutil_thread_background) so that checking a big file takes CPU from
- * nothing the loop needs.
+ * read returns (or its own deadline stops its checking) and frees what it
+ * built; while CONFIG_JOBS_STUCK of them are still running, no new one
+ * starts.  A reload's thread runs at nice 10 (thread_background) so that
+ * checking a big file takes CPU from nothing the loop needs.
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,8 +25,8 @@
 
 #include "config.h"
 #include "config_job.h"
-#include "fsutil.h"
 #include "log.h"
+#include "thread.h"
 
 /* Threads given up on that may still run; past this, loads are refused. */
 #define CONFIG_JOBS_STUCK	4
@@ -78,7 +79,7 @@ config_job_main(void *arg)
 
 	/* A reload must not take the CPU from the loop it runs beside. */
 	if (cj->cj_background)
-		fsutil_thread_background();
+		thread_background();
 	po = config_load(cj->cj_file, &err);
 	pthread_mutex_lock(&cj->cj_lock);
 	cj->cj_po = po;
@@ -94,24 +95,37 @@ config_job_main(void *arg)
 	return (NULL);
 }
 
-/* Fill err with the message for a load that did not finish in time. */
+/* Fill err with an error about the whole file (no line). */
+static void __attribute__((format(printf, 3, 4)))
+config_job_error(const char *file, struct config_error *err,
+    const char *fmt, ...)
+{
+	va_list	ap;
+
+	memset(err, 0, sizeof *err);
+	snprintf(err->file, sizeof err->file, "%s", file);
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * Fill err for a load that did not finish in time.  Whether a read hung
+ * or the checking took the CPU, the waiter cannot tell: it says neither.
+ */
 static void
 config_job_late(const char *file, struct config_error *err)
 {
-	memset(err, 0, sizeof *err);
-	snprintf(err->file, sizeof err->file, "%s", file);
-	snprintf(err->msg, sizeof err->msg, "reading and checking took longer "
-	    "than %d ms (a slow or hung file system?)", CONFIG_TIME_MAX);
+	config_job_error(file, err, "reading and checking did not finish "
+	    "within %d ms", CONFIG_TIME_MAX);
 }
 
-/* Fill err for a load that could not start. */
+/* Give up on a job that is still running; cj_lock is held. */
 static void
-config_job_refused(const char *file, const char *why,
-    struct config_error *err)
+config_job_abandon(struct config_job *cj)
 {
-	memset(err, 0, sizeof *err);
-	snprintf(err->file, sizeof err->file, "%s", file);
-	snprintf(err->msg, sizeof err->msg, "%s", why);
+	cj->cj_abandoned = 1;
+	__atomic_add_fetch(&config_jobs_stuck, 1, __ATOMIC_RELAXED);
 }
 
 /* A new job holding both references; NULL when too many are stuck. */
@@ -120,14 +134,11 @@ config_job_alloc(const char *file, struct config_error *err)
 {
 	pthread_condattr_t	 ca;
 	struct config_job	*cj;
-	char			 why[128];
 
 	if (__atomic_load_n(&config_jobs_stuck, __ATOMIC_RELAXED) >=
 	    CONFIG_JOBS_STUCK) {
-		snprintf(why, sizeof why, "%d earlier loads are still blocked "
-		    "in the file system; not starting another",
-		    CONFIG_JOBS_STUCK);
-		config_job_refused(file, why, err);
+		config_job_error(file, err, "%d earlier loads are still "
+		    "running; not starting another", CONFIG_JOBS_STUCK);
 		return (NULL);
 	}
 	cj = xcalloc(1, sizeof *cj);
@@ -147,7 +158,6 @@ config_job_run(struct config_job *cj, struct config_error *err)
 {
 	pthread_attr_t	attr;
 	pthread_t	t;
-	char		why[128];
 	int		error;
 
 	pthread_attr_init(&attr);
@@ -156,9 +166,8 @@ config_job_run(struct config_job *cj, struct config_error *err)
 	pthread_attr_destroy(&attr);
 	if (error == 0)
 		return (0);
-	snprintf(why, sizeof why, "cannot start the loading thread: %s",
-	    strerror(error));
-	config_job_refused(cj->cj_file, why, err);
+	config_job_error(cj->cj_file, err, "cannot start the loading thread: "
+	    "%s", strerror(error));
 	config_job_drop(cj);
 	return (-1);
 }
@@ -195,8 +204,7 @@ config_load_timed(const char *file, struct config_error *err)
 		cj->cj_po = NULL;
 		*err = cj->cj_err;
 	} else {
-		cj->cj_abandoned = 1;
-		__atomic_add_fetch(&config_jobs_stuck, 1, __ATOMIC_RELAXED);
+		config_job_abandon(cj);
 		config_job_late(file, err);
 	}
 	pthread_mutex_unlock(&cj->cj_lock);
@@ -212,10 +220,8 @@ static void
 config_job_unhook(struct config_job *cj)
 {
 	pthread_mutex_lock(&cj->cj_lock);
-	if (!cj->cj_done && !cj->cj_abandoned) {
-		cj->cj_abandoned = 1;
-		__atomic_add_fetch(&config_jobs_stuck, 1, __ATOMIC_RELAXED);
-	}
+	if (!cj->cj_done && !cj->cj_abandoned)
+		config_job_abandon(cj);
 	cj->cj_bell = NULL;
 	pthread_mutex_unlock(&cj->cj_lock);
 }
@@ -272,8 +278,7 @@ config_job_late_cb(evutil_socket_t fd, short events, void *arg)
 		pthread_mutex_unlock(&cj->cj_lock);
 		return;
 	}
-	cj->cj_abandoned = 1;
-	__atomic_add_fetch(&config_jobs_stuck, 1, __ATOMIC_RELAXED);
+	config_job_abandon(cj);
 	cj->cj_bell = NULL;
 	pthread_mutex_unlock(&cj->cj_lock);
 	config_job_late(cj->cj_file, &err);

@@ -13,7 +13,8 @@ struct policy;
 /*
  * The result of a job, on the loop: a policy (the callback takes the
  * reference) or NULL and the error, which for a load that did not finish
- * in time has no line: "FILE: reading and checking took longer than ...".
+ * in time has no line: "FILE: reading and checking did not finish within
+ * 2000 ms".
  */
 typedef void (*config_job_cb)(struct policy *, const struct config_error *,
     void *arg);

@@ -554,6 +554,14 @@ config_free_live_rule(struct live_rule *lr)
 	free(lr->lr_text);
 }
 
+/* A pattern as errors quote it: its first 60 bytes, "..." if longer. */
+static const char *
+config_rx_quote(const char *s, char *buf, size_t len)
+{
+	config_fmt(buf, len, "%.60s%s", s, strlen(s) > 60 ? "..." : "");
+	return (buf);
+}
+
 /*
  * Compile a regex.  The error keeps the scalar's position and adds the
  * offset within the pattern; a long pattern is quoted by its start only.
@@ -563,15 +571,19 @@ config_rx(struct config_walk *w, yaml_node_t *n, const char *s,
     struct rx **out)
 {
 	char	name[CONFIG_PATH_MAX + sizeof w->cw_err->file + 32];
-	char	*cause;
-	size_t	len = strlen(s);
+	char	quote[64], *cause;
 
 	config_fmt(name, sizeof name, "%s:%zu:%zu %s", w->cw_name,
 	    n->start_mark.line + 1, n->start_mark.column + 1, w->cw_path);
-	if ((*out = rx_compile(s, name, 0, &cause)) != NULL)
-		return (0);
-	config_fail(w, n, "'%.*s%s' is not a regular expression: %s",
-	    len > 60 ? 60 : (int)len, s, len > 60 ? "..." : "", cause);
+	if ((*out = rx_compile(s, name, 0, &cause)) != NULL) {
+		if (config_charge(w, n, rx_size(*out)) == 0)
+			return (0);
+		rx_free(*out);
+		*out = NULL;
+		return (-1);
+	}
+	config_fail(w, n, "'%s' is not a regular expression: %s",
+	    config_rx_quote(s, quote, sizeof quote), cause);
 	free(cause);
 	return (-1);
 }
@@ -665,7 +677,7 @@ config_set_keys(struct config_walk *w, yaml_node_t *n, void *base,
 	yaml_node_t		*it;
 	struct key_rule		*krs;
 	char			 path[CONFIG_PATH_MAX], tpath[64];
-	char			 ipath[CONFIG_PATH_MAX];
+	char			 ipath[CONFIG_PATH_MAX], quote[64];
 	size_t			 nitems, i, j;
 
 	if (n->type != YAML_SEQUENCE_NODE)
@@ -705,11 +717,9 @@ config_set_keys(struct config_walk *w, yaml_node_t *n, void *base,
 			config_fmt(w->cw_path, sizeof w->cw_path,
 			    "%s[%zu].path", path, i);
 			config_fail_at(w, &w->cw_marks[config_schema_index(
-			    "sessions.key[].path")], "'%.*s%s' must have exactly "
+			    "sessions.key[].path")], "'%s' must have exactly "
 			    "one capturing group (...) around the key; it has %u",
-			    strlen(krs[i].kr_name) > 60 ? 60 :
-			    (int)strlen(krs[i].kr_name), krs[i].kr_name,
-			    strlen(krs[i].kr_name) > 60 ? "..." : "",
+			    config_rx_quote(krs[i].kr_name, quote, sizeof quote),
 			    rx_groups(krs[i].kr_re));
 			goto fail;
 		}
@@ -897,6 +907,7 @@ config_read_secret(struct config_walk *w, yaml_node_t *n, const char *file,
     char **out)
 {
 	char		 buf[CONFIG_SECRET_MAX + 2], *p, *e;	/* one more: EOF */
+	char		 why[64];
 	struct stat	 st;
 	ssize_t		 got;
 	size_t		 len = 0;
@@ -911,10 +922,10 @@ config_read_secret(struct config_walk *w, yaml_node_t *n, const char *file,
 		close(fd);
 		return (config_fail(w, n, "'%s' is not a regular file", file));
 	}
-	if (st.st_size > CONFIG_SECRET_MAX) {
+	if (!config_size_ok((uint64_t)st.st_size, CONFIG_SECRET_MAX, why,
+	    sizeof why)) {
 		close(fd);
-		return (config_fail(w, n, "'%s' is %lld bytes, larger than %d",
-		    file, (long long)st.st_size, CONFIG_SECRET_MAX));
+		return (config_fail(w, n, "'%s' is %s", file, why));
 	}
 	for (;;) {
 		got = read(fd, buf + len, sizeof buf - 1 - len);
@@ -929,9 +940,13 @@ config_read_secret(struct config_walk *w, yaml_node_t *n, const char *file,
 			break;
 		len += (size_t)got;
 		if (len > CONFIG_SECRET_MAX) {
+			/* It grew since fstat: say how big it is now. */
+			if (fstat(fd, &st) == -1 || st.st_size < (off_t)len)
+				st.st_size = (off_t)len;
+			config_size_ok((uint64_t)st.st_size, CONFIG_SECRET_MAX,
+			    why, sizeof why);
 			close(fd);
-			return (config_fail(w, n, "'%s' is larger than %d "
-			    "bytes", file, CONFIG_SECRET_MAX));
+			return (config_fail(w, n, "'%s' is %s", file, why));
 		}
 	}
 	close(fd);

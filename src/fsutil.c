@@ -15,8 +15,6 @@
 #include <sys/types.h>
 #include <sys/file.h>
 #include <sys/queue.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/stat.h>
 
@@ -39,6 +37,7 @@
 #include "fsutil.h"
 #include "log.h"
 #include "metrics.h"
+#include "thread.h"
 
 /* Deeper trees are left alone: every level holds two descriptors. */
 #define FSUTIL_MAX_DEPTH	256
@@ -644,21 +643,6 @@ fsutil_older(const char *path, int64_t limit, int use_btime,
 	close(fd);
 	return (r);
 }
-
-/* Nice 10 and the lowest best-effort I/O level for this thread only. */
-void
-fsutil_thread_background(void)
-{
-	pid_t	tid = (pid_t)syscall(SYS_gettid);
-
-	/* On Linux both apply to one thread; failing is harmless. */
-	if (setpriority(PRIO_PROCESS, tid, 10) != 0)
-		log_debug("setpriority: %s", strerror(errno));
-	/* IOPRIO_WHO_PROCESS, IOPRIO_CLASS_BE << 13 | level 7. */
-	if (syscall(SYS_ioprio_set, 1, tid, (2 << 13) | 7) != 0)
-		log_debug("ioprio_set: %s", strerror(errno));
-}
-
 /* The worker: take a job, remove, hand it back and ring the doorbell. */
 static void *
 fsutil_main(void *arg)
@@ -666,7 +650,7 @@ fsutil_main(void *arg)
 	struct fsutil_job	*fj;
 
 	(void)arg;
-	fsutil_thread_background();
+	thread_background();
 	pthread_mutex_lock(&fsutil_lock);
 	while (!fsutil_stop) {
 		if ((fj = TAILQ_FIRST(&fsutil_todo)) == NULL) {

@@ -150,12 +150,6 @@ int	fsutil_remove_at(int dirfd, const char *dirpath, const char *name,
 int	fsutil_locked(int fd);
 
 /*
- * Lower the calling worker thread's CPU (nice 10) and I/O priority, so the
- * event loop's thread wins when they compete.
- */
-void	fsutil_thread_background(void);
-
-/*
  * A snapshot of the file locks the kernel lists in /proc/locks, so that a
  * sweep can skip locked files without opening every one of them.
  */

@@ -116,16 +116,24 @@ metrics_gauge(const char *name, const char *labels, const char *help)
 	return (metrics_get(name, labels, help, METRICS_GAUGE));
 }
 
+/* Register a metric of type whose value fn computes when rendered. */
+static void
+metrics_func(const char *name, const char *labels, const char *help,
+    enum metrics_type type, metrics_gauge_fn fn, void *arg)
+{
+	struct metric	*me;
+
+	me = metrics_get(name, labels, help, type);
+	me->me_fn = fn;
+	me->me_arg = arg;
+}
+
 /* Register a gauge whose value is computed when rendered. */
 void
 metrics_gauge_func(const char *name, const char *labels, const char *help,
     metrics_gauge_fn fn, void *arg)
 {
-	struct metric	*me;
-
-	me = metrics_get(name, labels, help, METRICS_GAUGE);
-	me->me_fn = fn;
-	me->me_arg = arg;
+	metrics_func(name, labels, help, METRICS_GAUGE, fn, arg);
 }
 
 /* Register a counter whose value is computed when rendered. */
@@ -133,11 +141,7 @@ void
 metrics_counter_func(const char *name, const char *labels, const char *help,
     metrics_gauge_fn fn, void *arg)
 {
-	struct metric	*me;
-
-	me = metrics_get(name, labels, help, METRICS_COUNTER);
-	me->me_fn = fn;
-	me->me_arg = arg;
+	metrics_func(name, labels, help, METRICS_COUNTER, fn, arg);
 }
 
 /* Add to a counter or gauge. */

@@ -13,15 +13,26 @@
  * without counting; so [^/]{0,9000}[xy] on a 16 KiB path stays under any
  * match limit and still takes a second (measured: 1.1 s interpreted,
  * 93 ms JIT).  Patterns are therefore compiled with automatic callouts,
- * one before each item, and the callout checks the thread's CPU time
- * every few calls: a match that has used more than RX_CPU_LIMIT_NS is
- * abandoned.  Between two callouts one item may scan the whole subject,
- * so the clock is read every RX_UNCOUNTED_MAX / (subject length) callouts
- * (at most every RX_CALLOUT_CHECK): at most about RX_UNCOUNTED_MAX bytes
- * are scanned between two reads.  A legitimate match on a usual path makes
- * a few dozen callouts and never reads the clock.  The match, depth and
- * heap limits stop exponential backtracking and bound the interpreter's
- * memory before the clock does.
+ * one before each item, and the callout reads the thread's CPU clock
+ * every so often: a match is abandoned once the budget it draws on is
+ * spent.  Between two callouts one item may scan the whole subject, so
+ * each callout takes the subject's length (at least RX_COST_MIN) from a
+ * credit of RX_UNCOUNTED_MAX bytes, and the clock is read when the credit
+ * runs out: at most about RX_UNCOUNTED_MAX bytes are scanned between two
+ * reads.  The match, depth and heap limits stop exponential backtracking
+ * and bound the interpreter's memory before the clock does.
+ *
+ * The budget is a request's (rx_budget_start): every match made for one
+ * request draws on the same RX_BUDGET_NS, so 16 key rules and 16 live
+ * rules (matched on the request head and again on the response head) cost
+ * the loop 1 ms, not 48.  A legitimate request makes a few
+ * dozen callouts and never reads the clock.  Once the clock has been read
+ * for a request, each of its later matches is timed from its start (two
+ * reads), and once the budget is spent its later matches are not run at
+ * all: so a request's matching costs at most RX_BUDGET_NS plus, for each
+ * rx_budget_start(), the RX_UNCOUNTED_MAX bytes scanned before the first
+ * read.  A thread that never starts a budget gives each match one of its
+ * own.
  */
 #include <stdarg.h>
 #include <stdint.h>
@@ -60,13 +71,14 @@
 /* Bytes of subject that may be scanned between two reads, about. */
 #define RX_UNCOUNTED_MAX	(256 * 1024)
 
-/* CPU time one match may use, counted from the first clock read. */
-#define RX_CPU_LIMIT_NS		(1000 * 1000)
+/* What a callout costs at least: so at most RX_CALLOUT_CHECK per read. */
+#define RX_COST_MIN		(RX_UNCOUNTED_MAX / RX_CALLOUT_CHECK)
 
 struct rx {
 	pcre2_code	*rx_code;
 	char		*rx_name;	/* for the log */
 	uint32_t	 rx_groups;
+	size_t		 rx_size;	/* compiled and JIT code, bytes */
 	int		 rx_jit;
 	int		 rx_logged;	/* a limit hit was logged */
 };
@@ -76,10 +88,14 @@ struct rx_thread {
 	pcre2_match_context	*rt_mctx;
 	pcre2_match_data	*rt_md;
 	pcre2_jit_stack		*rt_stack;
-	uint32_t		 rt_every;	/* callouts between clock reads */
-	uint32_t		 rt_left;	/* until the next read */
-	int64_t			 rt_cpu_start;	/* ns, 0 before the first read */
-	int			 rt_cpu_over;	/* the callout stopped it */
+	int			 rt_budget;	/* rx_budget_start() was called */
+	int64_t			 rt_left;	/* ns of the budget left */
+	int			 rt_timed;	/* time each match from its start */
+	int64_t			 rt_credit;	/* bytes until the next clock read */
+	int64_t			 rt_cost;	/* credit one callout takes */
+	int64_t			 rt_calls;	/* callouts the credit pays for */
+	int64_t			 rt_start;	/* ns: this match's first read, or 0 */
+	int			 rt_over;	/* the budget stopped this match */
 };
 
 static __thread struct rx_thread	*rx_thread;
@@ -110,7 +126,18 @@ rx_cpu_ns(void)
 	return ((int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
 }
 
-/* The automatic callout: abandon a match that used its CPU time. */
+/* How many callouts of this match the credit pays for. */
+static void
+rx_calls(struct rx_thread *rt)
+{
+	/* The usual short path costs the minimum: a shift, no division. */
+	if (rt->rt_cost == RX_COST_MIN)
+		rt->rt_calls = rt->rt_credit / RX_COST_MIN;
+	else
+		rt->rt_calls = rt->rt_credit / rt->rt_cost;
+}
+
+/* The automatic callout: abandon a match once its budget is spent. */
 static int
 rx_callout(pcre2_callout_block *cb, void *arg)
 {
@@ -118,18 +145,30 @@ rx_callout(pcre2_callout_block *cb, void *arg)
 	int64_t			 now;
 
 	(void)cb;
-	if (--rt->rt_left > 0)
+	if (--rt->rt_calls > 0)
 		return (0);
-	rt->rt_left = rt->rt_every;
+	rt->rt_credit = RX_UNCOUNTED_MAX;
+	rx_calls(rt);
 	now = rx_cpu_ns();
-	if (rt->rt_cpu_start == 0) {
-		rt->rt_cpu_start = now;
+	if (rt->rt_start == 0) {
+		/* From now on this budget's matches are timed whole. */
+		rt->rt_start = now;
+		rt->rt_timed = 1;
 		return (0);
 	}
-	if (now - rt->rt_cpu_start <= RX_CPU_LIMIT_NS)
+	if (now - rt->rt_start < rt->rt_left)
 		return (0);
-	rt->rt_cpu_over = 1;
+	rt->rt_over = 1;
 	return (PCRE2_ERROR_CALLOUT);
+}
+
+/* Give the thread a fresh budget of ns, nothing read from the clock yet. */
+static void
+rx_budget_reset(struct rx_thread *rt, int64_t ns)
+{
+	rt->rt_left = ns;
+	rt->rt_credit = RX_UNCOUNTED_MAX;
+	rt->rt_timed = 0;
 }
 
 /* This thread's match state, made on first use. */
@@ -155,6 +194,25 @@ rx_thread_get(void)
 		pcre2_jit_stack_assign(rt->rt_mctx, NULL, rt->rt_stack);
 	rx_thread = rt;
 	return (rt);
+}
+
+/* Start a request's budget: the matches that follow on this thread share it. */
+void
+rx_budget_start(int64_t ns)
+{
+	struct rx_thread	*rt = rx_thread_get();
+
+	rt->rt_budget = 1;
+	rx_budget_reset(rt, ns);
+	/* A budget drawn on before was timed: its matches stay timed. */
+	rt->rt_timed = ns < RX_BUDGET_NS;
+}
+
+/* What is left of the budget, in ns (0 or less when spent). */
+int64_t
+rx_budget_left(void)
+{
+	return (rx_thread_get()->rt_left);
 }
 
 /* Free this thread's match state. */
@@ -229,12 +287,11 @@ rx_error(int code, const char *pattern, size_t off)
 struct rx *
 rx_compile(const char *pattern, const char *name, int flags, char **cause)
 {
-	static int		 jit_ok = -1;
 	pcre2_compile_context	*cctx;
 	pcre2_code		*code;
 	struct rx		*rx;
 	PCRE2_SIZE		 off;
-	size_t			 len = strlen(pattern), size;
+	size_t			 len = strlen(pattern), size, jit_size;
 	uint32_t		 groups;
 	int			 error, jit_rc;
 
@@ -245,7 +302,6 @@ rx_compile(const char *pattern, const char *name, int flags, char **cause)
 	}
 	if ((cctx = pcre2_compile_context_create(NULL)) == NULL)
 		fatal_oom();
-	pcre2_set_max_pattern_length(cctx, RX_PATTERN_MAX);
 	pcre2_set_parens_nest_limit(cctx, RX_NEST_MAX);
 	code = pcre2_compile((PCRE2_SPTR)pattern, len,
 	    PCRE2_NEVER_UTF | PCRE2_AUTO_CALLOUT, &error, &off, cctx);
@@ -271,15 +327,15 @@ rx_compile(const char *pattern, const char *name, int flags, char **cause)
 	rx->rx_code = code;
 	rx->rx_name = xstrdup(name);
 	rx->rx_groups = groups;
-	/* Compiles run on the loop and in the reload thread. */
-	if (__atomic_load_n(&jit_ok, __ATOMIC_RELAXED) == -1)
-		__atomic_store_n(&jit_ok, rx_jit_available(), __ATOMIC_RELAXED);
-	if (__atomic_load_n(&jit_ok, __ATOMIC_RELAXED) && !(flags & RX_NOJIT)) {
+	rx->rx_size = size;
+	if (rx_jit_available() && !(flags & RX_NOJIT)) {
 		/* Without executable memory (MemoryDenyWriteExecute=) it fails. */
 		jit_rc = pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
-		if (jit_rc == 0)
+		if (jit_rc == 0 && pcre2_pattern_info(code, PCRE2_INFO_JITSIZE,
+		    &jit_size) == 0) {
 			rx->rx_jit = 1;
-		else
+			rx->rx_size += jit_size;
+		} else
 			log_debug("regex %s: no JIT (error %d), interpreted",
 			    name, jit_rc);
 	}
@@ -311,6 +367,13 @@ rx_jit(const struct rx *rx)
 	return (rx->rx_jit);
 }
 
+/* The memory the pattern holds: compiled code and JIT code. */
+size_t
+rx_size(const struct rx *rx)
+{
+	return (rx->rx_size);
+}
+
 /* A match ended by a limit (or any matching error): count it, log once. */
 static void
 rx_stopped(struct rx *rx, struct rx_thread *rt, int rc, size_t len)
@@ -321,9 +384,9 @@ rx_stopped(struct rx *rx, struct rx_thread *rt, int rc, size_t len)
 	if (rx->rx_logged)
 		return;
 	rx->rx_logged = 1;
-	if (rt->rt_cpu_over)
-		snprintf((char *)why, sizeof why, "CPU time limit (%d ms) "
-		    "exceeded", RX_CPU_LIMIT_NS / 1000000);
+	if (rt->rt_over)
+		snprintf((char *)why, sizeof why, "CPU time limit (%d ms per "
+		    "request) exceeded", RX_BUDGET_NS / 1000000);
 	else if (pcre2_get_error_message(rc, why, sizeof why) < 0)
 		snprintf((char *)why, sizeof why, "error %d", rc);
 	log_warn("regex %s: %s on a %zu-byte subject; counted as no match "
@@ -339,15 +402,24 @@ rx_match(struct rx *rx, const char *s, size_t len, size_t *so, size_t *eo)
 	PCRE2_SIZE		*ov;
 	int			 rc;
 
-	rt->rt_every = len >= RX_UNCOUNTED_MAX / RX_CALLOUT_CHECK ?
-	    (uint32_t)(RX_UNCOUNTED_MAX / (len + 1)) : RX_CALLOUT_CHECK;
-	if (rt->rt_every == 0)
-		rt->rt_every = 1;
-	rt->rt_left = rt->rt_every;
-	rt->rt_cpu_start = 0;
-	rt->rt_cpu_over = 0;
+	if (!rt->rt_budget)
+		rx_budget_reset(rt, RX_BUDGET_NS);
+	rt->rt_over = 0;
+	if (rt->rt_left <= 0) {
+		/* Spent by earlier matches of the request: none runs. */
+		rt->rt_over = 1;
+		rx_stopped(rx, rt, PCRE2_ERROR_CALLOUT, len);
+		return (0);
+	}
+	rt->rt_cost = len + 1 > RX_COST_MIN ? (int64_t)len + 1 : RX_COST_MIN;
+	rx_calls(rt);
+	rt->rt_start = rt->rt_timed ? rx_cpu_ns() : 0;
 	rc = pcre2_match(rx->rx_code, (PCRE2_SPTR)s, len, 0, 0, rt->rt_md,
 	    rt->rt_mctx);
+	/* The request's next match goes on with what is left. */
+	rt->rt_credit = rt->rt_calls * rt->rt_cost;
+	if (rt->rt_start != 0)
+		rt->rt_left -= rx_cpu_ns() - rt->rt_start;
 	if (rc == PCRE2_ERROR_NOMATCH)
 		return (0);
 	if (rc < 0) {

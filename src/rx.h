@@ -5,8 +5,8 @@
  * grow the process.
  *
  * A compiled struct rx is immutable but for one flag (whether a limit hit
- * was logged yet); matching happens on the event loop, compiling may
- * happen in the reload thread.
+ * was logged yet); matching happens on the event loop, compiling in the
+ * thread that loads a policy.
  */
 #ifndef JANITOR_RX_H
 #define JANITOR_RX_H
@@ -49,10 +49,27 @@ unsigned	 rx_groups(const struct rx *);
 /* Whether matching runs JIT-compiled code. */
 int		 rx_jit(const struct rx *);
 
+/* The memory a compiled pattern holds (compiled and JIT code), in bytes. */
+size_t		 rx_size(const struct rx *);
+
+/* The CPU time all the matches for one request may use together (ns). */
+#define RX_BUDGET_NS	(1000 * 1000)
+
+/*
+ * Start a request's budget of ns (RX_BUDGET_NS, or what rx_budget_left()
+ * said was left of it when the request matched earlier): every rx_match()
+ * on this thread draws on it until the next rx_budget_start().  A thread
+ * that never calls it gives each match a budget of its own; one that does
+ * must call it for every request it matches for.
+ */
+void		 rx_budget_start(int64_t ns);
+int64_t		 rx_budget_left(void);
+
 /*
  * Match the len bytes at s.  1 when the pattern matches; with so and eo
  * not NULL, group 1 must have taken part and its span is stored there.
- * 0 for no match; a match stopped by a limit is no match, counted in
+ * 0 for no match; a match stopped by a limit (or not run because the
+ * request's budget is spent) is no match, counted in
  * janitor_regex_limit_total and logged once per compiled pattern.
  */
 int		 rx_match(struct rx *, const char *s, size_t len, size_t *so,

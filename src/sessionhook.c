@@ -64,6 +64,7 @@ struct sessionhook_tag {
 	int			 st_ended;	/* ph_done came while waiting */
 	int			 st_holding;	/* counted in janitor_requests_held */
 	int			 st_early;	/* live from ph_forward on */
+	int64_t			 st_rx_left;	/* regex CPU budget left (rx.h) */
 };
 
 static struct metric	*sessionhook_m_held;
@@ -331,6 +332,7 @@ sessionhook_request(struct proxy_xchg *x, void *arg)
 	/* The client's own copy never reaches the app. */
 	if (fh != NULL && *fh != '\0')
 		proxy_xchg_header_remove(x, fh);
+	rx_budget_start(RX_BUDGET_NS);
 	if ((found = sessionhook_lookup(x, po, &sk)) == -1)
 		return (NULL);
 	early = sessionhook_is_live_request(po, x);
@@ -352,6 +354,7 @@ sessionhook_request(struct proxy_xchg *x, void *arg)
 	st = xcalloc(1, sizeof *st);
 	st->st_session = s;
 	st->st_early = early;
+	st->st_rx_left = rx_budget_left();
 	if (!session_stored(s))
 		sessionhook_hold(x, st);
 	return (st);
@@ -444,6 +447,7 @@ sessionhook_response(struct proxy_xchg *x, void *tag, int status,
 		session_channel_close(st->st_session);
 		return;
 	}
+	rx_budget_start(st->st_rx_left);
 	if (!stream || !sessionhook_is_live(po, kind, proxy_xchg_target(x)))
 		return;
 	sessionhook_open(x, st,

@@ -47,6 +47,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "sweep.h"
+#include "thread.h"
 
 /* The first periodic sweep comes this long after start (or a reload). */
 #define SWEEP_FIRST_DELAY_MS	1000
@@ -921,7 +922,7 @@ sweep_main(void *arg)
 	struct sweep_job	*sj;
 
 	(void)arg;
-	fsutil_thread_background();
+	thread_background();
 	sweep_thread_slice();
 	pthread_mutex_lock(&sweep_lock);
 	while (!sweep_stop) {

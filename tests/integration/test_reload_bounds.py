@@ -42,6 +42,8 @@ sessions:
 {extra}
 """
 
+# What the waiter says when a load does not finish in time.
+LATE = ": reading and checking did not finish within 2000 ms"
 P99_LIMIT_MS = 50.0
 WRK_SECONDS = 8
 PACE = 0.2      # seconds between SIGHUPs: five reloads a second
@@ -82,6 +84,13 @@ def families():
         ("values", "x: [" + ",".join("a" for i in range(400000)) + "]\n",
          ":1:199999: more than 100000 values"),
         ("65MiB", None, ": 68157440 bytes, larger than 1048576"),
+        ("keepbomb", "cache:\n  - path: /tmp/c0\n    keep: &l [&g " +
+         "a" * 4096 + ", *g" * 255 + "]\n" + "".join(
+             "  - path: /tmp/c%d\n    keep: *l\n" % i for i in range(1, 256)),
+         ":3:15: cache[3].keep[247]: the policy would take more than 4 MiB"),
+        ("%TAG", "".join("%%TAG !%x! t:\n" % i for i in range(52000)) +
+         "---\nupstream: 127.0.0.1:7860\n",
+         ":9:1: more than 8 YAML directives"),
     ]
 
 
@@ -235,7 +244,7 @@ class ReloadBoundsTest(unittest.TestCase):
         with open(src, "w") as f:
             f.write(self.good.replace("X-Policy-1", "X-Policy-9"))
         with slowfs.mounted(mnt, src, 5) as slow:
-            late = ": reading and checking took longer than 2000 ms"
+            late = LATE
 
             def work():
                 # The policy file itself on the slow file system.
@@ -269,6 +278,40 @@ class ReloadBoundsTest(unittest.TestCase):
             jtest.wait_for(lambda: "reloaded " + self.jd.conf in
                            self.jd.log()[mark:], what="reloaded")
             self.assertEqual(self.policy_header(), "x-policy-3")
+
+    @unittest.skipIf(slowfs.available() is not None,
+                     "slow-file reload: %s" % slowfs.available())
+    def test_reload_stuck(self):
+        # Every read of the policy takes 60 s: each load is given up on
+        # at 2 s and its thread goes on waiting.  With 4 of them still
+        # running, the next load is refused at once, saying so (not that
+        # the file system is to blame: a thread may as well be checking).
+        tmp = tempfile.mkdtemp(prefix="janitor-slowfs-")
+        mnt = os.path.join(tmp, "mnt")
+        os.mkdir(mnt)
+        src = os.path.join(tmp, "src.yaml")
+        with open(src, "w") as f:
+            f.write(self.good.replace("X-Policy-1", "X-Policy-9"))
+        with slowfs.mounted(mnt, src, 60) as slow:
+            self.put(link=slow)
+            for i in range(4):
+                secs = self.hup_and_fail(LATE)
+                self.assertLess(secs, 3.0)
+            secs = self.hup_and_fail(": 4 earlier loads are still running; "
+                                     "not starting another")
+            self.assertLess(secs, 1.0)
+            self.assertEqual(self.policy_header(), "x-policy-1")
+        # Unmounted: the stuck reads fail, their threads end, and loads
+        # start again.
+        self.put(self.good.replace("X-Policy-1", "X-Policy-4"))
+        deadline = time.monotonic() + 20
+        while self.policy_header() != "x-policy-4":
+            self.assertLess(time.monotonic(), deadline, self.jd.log()[-2000:])
+            mark = len(self.jd.log())
+            self.jd.signal(signal.SIGHUP)
+            jtest.wait_for(lambda: re.search(
+                "reloaded |reload failed", self.jd.log()[mark:]),
+                what="the reload's outcome")
 
 
 if __name__ == "__main__":

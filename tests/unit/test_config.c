@@ -945,9 +945,32 @@ bounded_err(struct text *t, const char *want)
 	t->cap = 0;
 }
 
+/*
+ * The reviewer's file: n cache entries whose keep is *l, where &l lists
+ * 256 aliases of one 4096-byte value (13 KB for n = 256).
+ */
+static void
+keepbomb(struct text *t, int n)
+{
+	char	value[4097];
+	int	i;
+
+	memset(value, 'a', 4096);
+	value[4096] = '\0';
+	text_add(t, "cache:\n  - path: /tmp/c0\n    keep: &l [&g %s", value);
+	for (i = 1; i < 256; i++)
+		text_add(t, ", *g");
+	text_add(t, "]\n");
+	for (i = 1; i < n; i++)
+		text_add(t, "  - path: /tmp/c%d\n    keep: *l\n", i);
+}
+
 START_TEST(test_bounds)
 {
+	static const char *const breaks[] = { "\r", "\r\n", "\xc2\x85",
+	    "\xe2\x80\xa8", "\xe2\x80\xa9" };
 	struct text	t = { NULL, 0, 0 };
+	size_t		b;
 	int		i;
 
 	/* Nesting stops at the 65th level, whatever follows. */
@@ -1033,7 +1056,55 @@ START_TEST(test_bounds)
 	bounded_err(&t, "t.yaml:1:28: cache[0].age_by: 4 items; at most 3 "
 	    "are allowed");
 
+	/*
+	 * Aliases: 256 uses of a list of 256 aliases of one 4 KiB value made
+	 * 268 MB of policy out of 13 KB.  Each use is charged again: the
+	 * 1016th copy passes 4 MiB.  It is reported at the value it copies.
+	 */
+	keepbomb(&t, 256);
+	bounded_err(&t, "t.yaml:3:15: cache[3].keep[247]: the policy would "
+	    "take more than 4 MiB (each use of an alias copies what it names); "
+	    "stopped here");
+
+	/*
+	 * YAML directives: libyaml checks each %TAG against every earlier one
+	 * before its first event (52,000 took 6.5 s).  Any line break libyaml
+	 * knows ends a line: \r, \r\n, NEL, LS, PS.
+	 */
+	for (i = 0; i < 52000; i++)
+		text_add(&t, "%%TAG !%x! t:\n", i);
+	text_add(&t, "---\nupstream: 127.0.0.1:1\n");
+	bounded_err(&t, "t.yaml:9:1: more than 8 YAML directives (%TAG, "
+	    "%YAML); a policy needs none");
+	for (b = 0; b < sizeof breaks / sizeof breaks[0]; b++) {
+		for (i = 0; i < 9; i++)
+			text_add(&t, "%%TAG !%x! t:%s", i, breaks[b]);
+		text_add(&t, "---%supstream: 127.0.0.1:1%s", breaks[b],
+		    breaks[b]);
+		bounded_err(&t, "t.yaml:9:1: more than 8 YAML directives");
+	}
+	text_add(&t, "\xef\xbb\xbf");
+	for (i = 0; i < 9; i++)
+		text_add(&t, "%%TAG !%x! t:\n", i);
+	bounded_err(&t, "t.yaml:9:1: more than 8 YAML directives");
+	/* libyaml would decode UTF-16, where a byte scan sees no '%'. */
+	text_add(&t, "\xff\xfe%%");
+	bounded_err(&t, "t.yaml:1:1: the file is UTF-16; write it in UTF-8");
+
 	/* At each cap, the file loads. */
+	keepbomb(&t, 3);
+	config_unref(load_ok(t.t));
+	free(t.t);
+	t.t = NULL;
+	t.len = t.cap = 0;
+	text_add(&t, "%%YAML 1.1\n");
+	for (i = 0; i < 7; i++)
+		text_add(&t, "%%TAG !%x! tag:example.org,2024:\n", i);
+	text_add(&t, "---\nupstream: 127.0.0.1:1\n");
+	config_unref(load_ok(t.t));
+	free(t.t);
+	t.t = NULL;
+	t.len = t.cap = 0;
 	text_add(&t, "trusted_proxies: [");
 	for (i = 0; i < 1024; i++)
 		text_add(&t, "'10.0.%d.%d',", i / 256, i % 256);

@@ -3,7 +3,8 @@
  * length, nesting and compiled-size limits, each pathological family of
  * issue 13 refused in microseconds, group spans, and matches stopped by
  * the match limit and by the CPU-time callout (counted, never a match),
- * with JIT and without.
+ * with JIT and without, and the CPU budget all of a request's matches
+ * share.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -275,6 +276,69 @@ START_TEST(test_cpu_limit)
 }
 END_TEST
 
+/* This thread's CPU time in ms. */
+static double
+thread_cpu_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (ts.tv_sec * 1e3 + ts.tv_nsec / 1e6);
+}
+
+/*
+ * One budget per request: 16 key rules and 16 live rules that each would
+ * run to the 1 ms limit cost 1 ms together, not 32.  The later matches
+ * are stopped, counted, and a legitimate match of the same request is no
+ * match either; the next request has its own budget, and what was left of
+ * a budget carries over to the request's later matches.
+ */
+START_TEST(test_budget)
+{
+	struct rx	*rx;
+	uint64_t	 before;
+	char		*s;
+	double		 t0, ms;
+	int		 i, r = 0;
+
+	s = repeat("a", 64 * 1024);
+	rx = compile_ok("[^/]{0,9000}[xy]", _i);
+	before = rx_limit_hits();
+	rx_budget_start(RX_BUDGET_NS);
+	t0 = thread_cpu_ms();
+	for (i = 0; i < 32; i++)
+		r |= rx_match(rx, s, 64 * 1024, NULL, NULL);
+	ms = thread_cpu_ms() - t0;
+	ck_assert_int_eq(r, 0);
+	ck_assert_uint_eq(rx_limit_hits(), before + 32);
+	/* Per match it was 32 ms at least; 1 ms and one uncounted scan now. */
+	ck_assert_msg(ms < 8, "32 matches of one request took %.1f ms of CPU",
+	    ms);
+	ck_assert_int_le(rx_budget_left(), 0);
+	ck_assert_int_eq(rx_match(rx, "ax", 2, NULL, NULL), 0);
+	ck_assert_uint_eq(rx_limit_hits(), before + 33);
+
+	/* The next request starts afresh. */
+	rx_budget_start(RX_BUDGET_NS);
+	ck_assert_int_eq(rx_match(rx, "ax", 2, NULL, NULL), 1);
+	ck_assert_int_eq(rx_budget_left(), RX_BUDGET_NS);
+	t0 = thread_cpu_ms();
+	ck_assert_int_eq(rx_match(rx, s, 64 * 1024, NULL, NULL), 0);
+	ms = thread_cpu_ms() - t0;
+	ck_assert_msg(ms > 0.5, "a fresh budget stopped after %.2f ms", ms);
+
+	/* Half a budget left, carried over: a match stops after about that. */
+	rx_budget_start(RX_BUDGET_NS / 2);
+	t0 = thread_cpu_ms();
+	ck_assert_int_eq(rx_match(rx, s, 64 * 1024, NULL, NULL), 0);
+	ms = thread_cpu_ms() - t0;
+	ck_assert_msg(ms < 0.9, "half a budget took %.2f ms", ms);
+	ck_assert_int_le(rx_budget_left(), 0);
+	rx_free(rx);
+	free(s);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -292,6 +356,7 @@ main(void)
 	tcase_add_test(tc, test_jit);
 	tcase_add_loop_test(tc, test_match_limit, 0, 2);
 	tcase_add_loop_test(tc, test_cpu_limit, 0, 2);
+	tcase_add_loop_test(tc, test_budget, 0, 2);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
