@@ -63,11 +63,12 @@ run_suite plain build
 ./scripts/build.sh build-asan -Db_sanitize=address,undefined \
     -Db_lundef=false || { failed=$((failed + 1)); finish; }
 # The real-Gradio suite drives the same relay code as the integration
-# tests with a slower app; it runs in the plain build only, to keep the
+# tests with a slower app, and the timing suite measures latencies, which
+# mean little under ASan: both run in the plain build only, to keep the
 # whole command within a few minutes.
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    run_suite asan build-asan --no-suite gradio
+    run_suite asan build-asan --no-suite gradio --no-suite timing
 
 # Fuzzing: clang, ASan+UBSan, one corpus directory per harness, the limits
 # scripts/fuzz.sh uses for long campaigns.
